@@ -1,0 +1,85 @@
+#pragma once
+/// \file
+/// The boundary between `basic_socket` and a network stack: the `usock::socket_backend` concept.
+///
+/// A backend is a tag type with static `noexcept` functions, each making one call into its stack, retrying
+/// `EINTR` where that is safe, and reporting errors as generic-category `std::error_code`s (translated by name
+/// to `std::errc`). `basic_socket` owns every policy above that: timeouts and deadlines, loops, closed-socket
+/// checks and buffering. It knows nothing of POSIX or lwIP.
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+
+#include "address.hpp"
+#include "buffer.hpp"
+#include "constants.hpp"
+
+namespace usock {
+
+/// What `Backend::wait` waits for.
+enum class wait_for : std::uint8_t { read, write };
+
+/// A network stack that `basic_socket<Backend>` can run on. Required members (all static and `noexcept`):
+/// - `handle_type`, `invalid_handle`, `default_backlog`, and `clock` (a `std::chrono` clock for deadlines);
+/// - `open(family, type, ec) -> handle_type`: a new blocking socket, close-on-exec where that exists;
+/// - `close(h, ec)`;
+/// - `set_nonblocking(h, bool, ec)`;
+/// - `connect(h, addr, ec)`: one attempt; a non-blocking socket reports `operation_in_progress`;
+/// - `connect_result(h, ec)`: the outcome of a pending connect once the socket is writable;
+/// - `bind`, `listen(h, backlog, ec)`, `shutdown(h, how, ec)`;
+/// - `accept(h, peer&, nonblocking, ec) -> handle_type`: the new socket is non-blocking when asked;
+/// - `send(h, const_bytes, ec)` and `recv(h, mutable_bytes, ec)`: one call each, `EINTR` retried;
+///   a non-blocking socket with nothing to do reports `resource_unavailable_try_again`;
+/// - `setsockopt(h, level, option, value, ec)`, `getsockopt(h, level, option, ec) -> int`;
+/// - `local_address(h, ec)`, `peer_address(h, ec)`;
+/// - `wait(h, wait_for, timeout_ms, ec) -> bool`: true once ready (an error or hang-up counts as ready),
+///   false when the time ran out or a signal interrupted the wait; `timeout_ms` < 0 waits forever.
+template <class B>
+concept socket_backend =
+    requires {
+      typename B::handle_type;
+      typename B::clock;
+      { B::invalid_handle } -> std::convertible_to<typename B::handle_type>;
+      { B::default_backlog } -> std::convertible_to<int>;
+      { B::clock::now() } -> std::same_as<typename B::clock::time_point>;
+    } &&
+    requires(typename B::handle_type h, std::error_code& ec, const address& addr, address& peer, const_bytes out,
+             mutable_bytes in, address_family family, socket_type type, option_level level, socket_option option,
+             int value, bool flag, shutdown_how how, wait_for what) {
+      { B::open(family, type, ec) } noexcept -> std::same_as<typename B::handle_type>;
+      { B::close(h, ec) } noexcept;
+      { B::set_nonblocking(h, flag, ec) } noexcept;
+      { B::connect(h, addr, ec) } noexcept;
+      { B::connect_result(h, ec) } noexcept;
+      { B::bind(h, addr, ec) } noexcept;
+      { B::listen(h, value, ec) } noexcept;
+      { B::accept(h, peer, flag, ec) } noexcept -> std::same_as<typename B::handle_type>;
+      { B::send(h, out, ec) } noexcept -> std::same_as<std::size_t>;
+      { B::recv(h, in, ec) } noexcept -> std::same_as<std::size_t>;
+      { B::shutdown(h, how, ec) } noexcept;
+      { B::setsockopt(h, level, option, value, ec) } noexcept;
+      { B::getsockopt(h, level, option, ec) } noexcept -> std::same_as<int>;
+      { B::local_address(h, ec) } noexcept -> std::same_as<address>;
+      { B::peer_address(h, ec) } noexcept -> std::same_as<address>;
+      { B::wait(h, what, value, ec) } noexcept -> std::same_as<bool>;
+    };
+
+/// A backend that can also resolve host names (`usock::getaddrinfo`, `usock::create_connection`).
+template <class B>
+concept resolving_backend = socket_backend<B> && requires(std::string_view host, std::uint16_t port,
+                                                          std::error_code& ec) {
+  { B::resolve(host, port, ec) };
+};
+
+namespace detail {
+/// `ec == e` without the virtual call that comparing against a `std::errc` makes: backends report
+/// generic-category codes, so a value check is exact.
+inline bool is(const std::error_code& ec, std::errc e) noexcept {
+  return ec.value() == static_cast<int>(e) && ec.category() == std::generic_category();
+}
+}  // namespace detail
+
+}  // namespace usock

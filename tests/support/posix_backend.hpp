@@ -1,0 +1,16 @@
+#pragma once
+// The suite's configuration for the POSIX backend: nothing to start, the machine's own loopback.
+#include <usock/posix.hpp>
+
+namespace usock_test {
+
+using backend = usock::posix;
+inline constexpr const char* backend_name = "posix";
+
+/// Started before the first case and stopped after the last one.
+struct environment {
+  /// True when the stack holds no resources the suite forgot to release (descriptors are checked by main).
+  bool leak_free() const { return true; }
+};
+
+}  // namespace usock_test
