@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# usock's one entry point for people and CI, run from the repository root:
+#   bash scripts/dev.sh demo   installs what is missing, builds, runs examples/echo_demo
+#   bash scripts/dev.sh test   installs what is missing, builds everything, runs every test (ctest)
+# On Debian/Ubuntu it installs missing packages with apt-get (as root, or through sudo); elsewhere it names them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the build and the default test run need.
+PACKAGES=(cmake g++ make catch2 pkg-config python3 liblwip-dev libasio-dev iproute2)
+
+missing_packages() {
+  local p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || echo "$p"
+  done
+}
+
+install_packages() {
+  command -v dpkg-query >/dev/null || { echo "usock: not a Debian system; install: ${PACKAGES[*]}" >&2; return; }
+  local missing
+  missing=$(missing_packages)
+  [ -z "$missing" ] && return
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null; then sudo=sudo; else
+      echo "usock: these Debian packages are missing; install them as root: apt-get install" $missing >&2
+      exit 1
+    fi
+  fi
+  echo "usock: installing" $missing
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+build() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$(nproc)"
+}
+
+case "${1:-}" in
+  demo)
+    install_packages
+    build
+    ./build/examples/echo_demo
+    ;;
+  test)
+    install_packages
+    build
+    cd build && ctest --output-on-failure -j "$(nproc)" --timeout 300
+    ;;
+  *)
+    echo "usage: bash scripts/dev.sh demo|test" >&2
+    exit 2
+    ;;
+esac
