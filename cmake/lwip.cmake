@@ -1,0 +1,1 @@
+# lwIP socket-API backend targets (usock::lwip)
