@@ -72,6 +72,7 @@ class background {
  public:
   template <class F>
   explicit background(F&& f) : thread_(std::forward<F>(f)) {}
+  background(background&&) noexcept = default;
   ~background() { join(); }
   void join() {
     if (thread_.joinable()) thread_.join();

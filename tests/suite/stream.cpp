@@ -1,0 +1,115 @@
+// MicroPython's stream methods: read(), read(n), readinto, readline, write; and newline framing over a stream
+// that splits and joins messages at will.
+#include <array>
+#include <string>
+#include <vector>
+
+#include "suite.hpp"
+
+using namespace usock_test;
+
+TEST_CASE("read() reads until the peer closes", "[stream]") {
+  auto [client, server] = connected_pair();
+  const std::string payload = pattern(300000);
+  background writer([&] {
+    client.sendall(payload);
+    client.close();
+  });
+  CHECK(server.read() == payload);
+  CHECK(server.read().empty());  // at EOF read() returns nothing, again and again
+}
+
+TEST_CASE("read(n) waits for n bytes that arrive in pieces, and stops short at EOF", "[stream]") {
+  auto [client, server] = connected_pair();
+  background writer([&] {
+    for (const char* piece : {"ab", "cde", "f", "ghij"}) client.sendall(piece);
+    client.close();
+  });
+  CHECK(server.read(4) == "abcd");
+  CHECK(server.read(3) == "efg");
+  CHECK(server.read(10) == "hij");
+  CHECK(server.read(10).empty());
+}
+
+TEST_CASE("readinto fills the whole buffer or stops at EOF", "[stream]") {
+  auto [client, server] = connected_pair();
+  client.sendall("0123456789");
+  client.close();
+  std::array<char, 4> four;
+  CHECK(server.readinto(four) == 4);
+  CHECK(std::string_view(four.data(), 4) == "0123");
+  std::vector<char> big(100);
+  CHECK(server.readinto(big) == 6);
+  CHECK(std::string_view(big.data(), 6) == "456789");
+  CHECK(server.readinto(four) == 0);
+}
+
+TEST_CASE("readline returns each line with its newline, and the last one without", "[stream]") {
+  auto [client, server] = connected_pair();
+  client.sendall("one\ntwo\n\nthree");
+  client.close();
+  CHECK(server.readline() == "one\n");
+  CHECK(server.readline() == "two\n");
+  CHECK(server.readline() == "\n");
+  CHECK(server.readline() == "three");
+  CHECK(server.readline().empty());
+}
+
+TEST_CASE("bytes read ahead by readline come back from recv, read and readinto first", "[stream]") {
+  auto [client, server] = connected_pair();
+  client.sendall("header\nbody-bytes");
+  client.close();
+  CHECK(server.readline() == "header\n");
+  std::array<char, 4> buf;
+  REQUIRE(server.recv(buf) == 4);
+  CHECK(std::string_view(buf.data(), 4) == "body");
+  CHECK(server.read(1) == "-");
+  CHECK(server.read() == "bytes");
+}
+
+TEST_CASE("write sends everything on a blocking socket and returns the count", "[stream]") {
+  auto [client, server] = connected_pair();
+  const std::string payload = pattern(2 << 20);
+  std::string received;
+  background reader([&] { received = server.read(); });
+  CHECK(client.write(payload) == payload.size());
+  client.close();
+  reader.join();
+  CHECK(received == payload);
+}
+
+TEST_CASE("newline framing recovers messages however the stream splits or joins them", "[stream]") {
+  // The seed's pitfall: recv is not message-shaped. Send 2,000 lines cut at awkward places: byte by byte, joined
+  // in pairs, and split across sends. readline must return exactly the lines that were sent.
+  auto [client, server] = connected_pair();
+  std::vector<std::string> lines;
+  std::string stream;
+  for (int i = 0; i < 2000; ++i) {
+    lines.push_back("message " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 37), 'x') + "\n");
+    stream += lines.back();
+  }
+  background writer([&] {
+    std::size_t at = 0, cut = 1;
+    while (at < stream.size()) {
+      const std::size_t n = std::min(cut, stream.size() - at);
+      client.sendall(std::string_view(stream).substr(at, n));
+      at += n;
+      cut = cut % 97 + 1;  // 1, 2, ..., 97, 1, ... bytes per send
+    }
+    client.close();
+  });
+  for (const std::string& expected : lines) REQUIRE(server.readline() == expected);
+  CHECK(server.readline().empty());
+}
+
+TEST_CASE("readline handles lines longer than its read-ahead block", "[stream]") {
+  auto [client, server] = connected_pair();
+  const std::string line = std::string(100000, 'L') + "\n";
+  background writer([&] {
+    client.sendall(line);
+    client.sendall("tail");
+    client.close();
+  });
+  CHECK(server.readline() == line);
+  CHECK(server.readline() == "tail");
+}
