@@ -1,0 +1,66 @@
+#pragma once
+// What the benchmark's contenders share: the workload sizes, the signature of a workload, a stopwatch, and the
+// checks every workload makes on what it moved (a benchmark that loses data measures nothing).
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace usock_bench {
+
+/// How much each workload moves; the defaults are issue 5's sizes.
+struct sizes {
+  std::size_t bulk_bytes = std::size_t{1} << 30;  ///< bulk stream: bytes sent with sendall
+  std::size_t bulk_chunk = 64 << 10;              ///< bulk stream: bytes per sendall and per receive buffer
+  std::size_t pingpong_rounds = 50'000;           ///< ping-pong: 1-byte round trips
+  std::size_t churn_connections = 5'000;          ///< churn: connect, accept, close cycles
+  std::size_t lines = 1'000'000;                  ///< small messages: newline-terminated lines
+  static constexpr std::size_t line_length = 32;  ///< small messages: bytes per line, the newline included
+  const std::string* line_data = nullptr;         ///< small messages: `lines` lines back to back
+};
+
+/// The text of `n` lines of `sizes::line_length` bytes each (`line 00000042 ...\n`).
+std::string make_lines(std::size_t n);
+
+/// A workload run by one contender: returns the seconds its timed part took.
+using workload_fn = double (*)(const sizes&);
+
+/// One contender's implementation of each workload; a null entry is a workload it does not run.
+struct contender {
+  const char* name;
+  workload_fn bulk;
+  workload_fn pingpong;
+  workload_fn churn;
+  workload_fn lines;
+};
+
+/// A workload that went wrong: it has no time to report, and the run stops (the runner says which).
+struct workload_failed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+inline void expect(bool ok, const char* what) {
+  if (!ok) throw workload_failed(what);
+}
+
+/// The checks every small-messages reader makes on each line, identical for every contender.
+struct line_tally {
+  std::size_t count = 0;
+  std::size_t bytes = 0;
+  std::size_t checksum = 0;
+
+  void add(const char* line, std::size_t length) noexcept {
+    ++count;
+    bytes += length;
+    checksum += static_cast<unsigned char>(line[length - 2]) + (line[length - 1] == '\n' ? 0u : 1000000u);
+  }
+  /// True when exactly the lines `make_lines(s.lines)` made arrived, whole and in order.
+  bool matches(const sizes& s) const noexcept;
+};
+
+using clock = std::chrono::steady_clock;
+inline double seconds_since(clock::time_point start) {
+  return std::chrono::duration<double>(clock::now() - start).count();
+}
+
+}  // namespace usock_bench
