@@ -1,5 +1,5 @@
 # cmake -DUSOCK_SOURCE_DIR=... -DCONSUMER=<name> -DWORK_DIR=... -DGENERATOR=... [-DMAKE_PROGRAM=...]
-#       [-DCXX_COMPILER=...] -P run_consumer.cmake
+#       [-DCXX_COMPILER=...] [-DJOBS=<n>] -P run_consumer.cmake
 #
 # Configures, builds and runs the consumer project tests/packaging/<CONSUMER> in a fresh WORK_DIR. For the
 # find_package consumer it first installs usock (configured on its own, tests and examples off) into
@@ -45,5 +45,8 @@ endif()
 
 step("configure the consumer" ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/${CONSUMER} -B ${WORK_DIR}/build
      ${tool_options} ${consumer_options})
-step("build the consumer" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+if(NOT JOBS)
+  set(JOBS 1)
+endif()
+step("build the consumer" ${CMAKE_COMMAND} --build ${WORK_DIR}/build --parallel ${JOBS})
 step("run the consumer" ${WORK_DIR}/build/consumer)
