@@ -13,7 +13,7 @@ namespace usock_example {
 
 /// Where an example connects to, or what a server example binds.
 struct endpoint {
-  std::string_view host;  ///< numeric IPv4 or IPv6 text; a server may use `0.0.0.0` or `""` for any interface
+  std::string_view host;  ///< numeric IPv4 text (the seed's sockets are AF_INET); a server may use `0.0.0.0`
   std::uint16_t port;     ///< a server may use 0: the system picks a free port and the server prints it
 };
 

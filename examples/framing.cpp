@@ -29,7 +29,10 @@ int main(int argc, char* argv[]) try {
   std::string got = s.recv(4);
   std::cout << "two send(\"hi\"), then recv(4) returned \"" << got << "\"\n";  // "hihi" or "hi": both are TCP
   got += s.read(4 - got.size());  // read(n) keeps reading until it has n bytes
-  if (got != "hihi") return 1;
+  if (got != "hihi") {
+    std::cout << "expected hihi, got " << got << "\n";
+    return 1;
+  }
 
   // The fix: a newline ends each message, however the bytes are split into sends and receives.
   constexpr std::array<std::string_view, 3> messages{"first message", "second", "the third and last one"};
