@@ -67,6 +67,25 @@ concept socket_backend =
       { B::wait(h, what, value, ec) } noexcept -> std::same_as<bool>;
     };
 
+/// A backend that `usock::basic_poller` can wait on. Required members (static, `noexcept`):
+/// - `poll_entry`: the stack's own record of one handle and its events, kept by the poller in an array, so a
+///   poll makes no conversion pass;
+/// - `make_poll_entry(h, events) -> poll_entry`, `poll_entry_handle(entry) -> handle_type`,
+///   `set_poll_events(entry&, events)`, `poll_revents(entry) -> unsigned` (usock's `pollin`... flags);
+/// - `poll(entries, count, timeout_ms, ec) -> std::size_t`: how many entries are ready; 0 when the time ran out
+///   or a signal interrupted the wait; `timeout_ms` < 0 waits forever.
+template <class B>
+concept polling_backend =
+    socket_backend<B> && requires { typename B::poll_entry; } &&
+    requires(typename B::handle_type h, typename B::poll_entry& entry, typename B::poll_entry* entries,
+             std::size_t count, unsigned events, int timeout_ms, std::error_code& ec) {
+      { B::make_poll_entry(h, events) } noexcept -> std::same_as<typename B::poll_entry>;
+      { B::poll_entry_handle(entry) } noexcept -> std::same_as<typename B::handle_type>;
+      { B::set_poll_events(entry, events) } noexcept;
+      { B::poll_revents(entry) } noexcept -> std::same_as<unsigned>;
+      { B::poll(entries, count, timeout_ms, ec) } noexcept -> std::same_as<std::size_t>;
+    };
+
 /// A backend that can also resolve host names (`usock::getaddrinfo`, `usock::create_connection`).
 template <class B>
 concept resolving_backend = socket_backend<B> && requires(std::string_view host, std::uint16_t port,

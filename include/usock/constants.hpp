@@ -42,6 +42,13 @@ inline constexpr shutdown_how shut_rd = shutdown_how::read;     ///< `socket.SHU
 inline constexpr shutdown_how shut_wr = shutdown_how::write;    ///< `socket.SHUT_WR`
 inline constexpr shutdown_how shut_rdwr = shutdown_how::both;   ///< `socket.SHUT_RDWR`
 
+/// Readiness events of `usock::poller`, as `select.POLLIN` and friends; combine with `|`.
+inline constexpr unsigned pollin = 0x01;    ///< data to read, EOF, or (on a listener) a connection to accept
+inline constexpr unsigned pollout = 0x04;   ///< room to send, or a non-blocking connect finished
+inline constexpr unsigned pollerr = 0x08;   ///< an error is pending (reported whether asked for or not)
+inline constexpr unsigned pollhup = 0x10;   ///< the connection is closed or not yet connected (always reported)
+inline constexpr unsigned pollnval = 0x20;  ///< the handle is not an open socket (always reported)
+
 /// The level an option belongs to, used by every backend to reject a mismatched pair
 /// (`setsockopt(sol_socket, tcp_nodelay, 1)`) with `no_protocol_option` instead of setting something else.
 constexpr option_level level_of(socket_option option) noexcept {

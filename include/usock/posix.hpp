@@ -218,6 +218,27 @@ struct posix {
     return false;
   }
 
+  // ---- polling (usock::poller) --------------------------------------------------------------------------
+
+  using poll_entry = pollfd;
+
+  static poll_entry make_poll_entry(handle_type fd, unsigned events) noexcept {
+    return pollfd{fd, native_events(events), 0};
+  }
+  static handle_type poll_entry_handle(const poll_entry& entry) noexcept { return entry.fd; }
+  static void set_poll_events(poll_entry& entry, unsigned events) noexcept { entry.events = native_events(events); }
+  static unsigned poll_revents(const poll_entry& entry) noexcept {
+    const short r = entry.revents;
+    return ((r & POLLIN) ? pollin : 0u) | ((r & POLLOUT) ? pollout : 0u) | ((r & POLLERR) ? pollerr : 0u) |
+           ((r & POLLHUP) ? pollhup : 0u) | ((r & POLLNVAL) ? pollnval : 0u);
+  }
+  static std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, std::error_code& ec) noexcept {
+    const int n = ::poll(entries, static_cast<nfds_t>(count), timeout_ms);
+    if (n < 0 && errno != EINTR) return fail(ec), 0;
+    ec.clear();
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
+
   /// Every address `host` resolves to for TCP, in the resolver's order. Numeric text is not looked up.
   /// No `AI_ADDRCONFIG`: `localhost` resolves on a machine whose only interface is loopback.
   static std::vector<address> resolve(std::string_view host, std::uint16_t port, std::error_code& ec) {
@@ -260,6 +281,10 @@ struct posix {
 #else
   static constexpr int send_flags = 0;
 #endif
+
+  static short native_events(unsigned events) noexcept {
+    return static_cast<short>(((events & pollin) ? POLLIN : 0) | ((events & pollout) ? POLLOUT : 0));
+  }
 
   static std::error_code errno_code(int e) noexcept {
     // One spelling for "would block", so callers test a single value.
@@ -333,5 +358,6 @@ struct posix {
 
 static_assert(socket_backend<posix>);
 static_assert(resolving_backend<posix>);
+static_assert(polling_backend<posix>);
 
 }  // namespace usock
