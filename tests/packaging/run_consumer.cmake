@@ -43,10 +43,11 @@ if(CONSUMER STREQUAL "find_package")
        -DCMAKE_FIND_USE_CMAKE_SYSTEM_PATH=OFF -DCMAKE_FIND_USE_SYSTEM_ENVIRONMENT_PATH=OFF)
 endif()
 
+# The program lands in WORK_DIR/bin whatever the generator ($<0:> keeps multi-config ones from adding a Debug/).
 step("configure the consumer" ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/${CONSUMER} -B ${WORK_DIR}/build
-     ${tool_options} ${consumer_options})
+     ${tool_options} ${consumer_options} "-DCMAKE_RUNTIME_OUTPUT_DIRECTORY=${WORK_DIR}/bin$<0:>")
 if(NOT JOBS)
   set(JOBS 1)
 endif()
 step("build the consumer" ${CMAKE_COMMAND} --build ${WORK_DIR}/build --parallel ${JOBS})
-step("run the consumer" ${WORK_DIR}/build/consumer)
+step("run the consumer" ${WORK_DIR}/bin/consumer)
