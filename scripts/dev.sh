@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the build and the default test run need.
-PACKAGES=(cmake g++ make catch2 pkg-config python3 liblwip-dev libasio-dev iproute2)
+PACKAGES=(cmake g++ make catch2 pkg-config python3 liblwip-dev libasio-dev iproute2 clang libclang-rt-14-dev)
 
 missing_packages() {
   local p
