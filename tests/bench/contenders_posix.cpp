@@ -35,6 +35,9 @@ using plain_posix = plain_workloads<posix_api>;
 contender usock_posix_contender() {
   return {"usock", &usock_posix::bulk, &usock_posix::pingpong, &usock_posix::churn, &usock_posix::lines};
 }
+contender usock_posix_reusing_contender() {
+  return {"usock readline(line)", nullptr, nullptr, nullptr, usock_posix::lines_reusing};
+}
 contender plain_posix_contender() {
   return {"plain C", &plain_posix::bulk, &plain_posix::pingpong, &plain_posix::churn, &plain_posix::lines};
 }

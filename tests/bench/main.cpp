@@ -4,10 +4,14 @@
 //   usock_bench [--rounds N] [--scale F] [--only bulk,pingpong,churn,lines,compile] [--contenders a,b]
 //               [--no-check]
 //
+// --contenders takes names as the table prints them, alone (usock: on every stack) or after their stack
+// (lwIP/usock).
+//
 // USOCK_BENCH_ROUNDS and USOCK_BENCH_SCALE set the same as the flags. --scale 0.01 runs every workload at 1 %
 // of its size (quick runs); the defaults are the sizes. Exit status: 0 when every goal measured is met
 // (or --no-check), 1 when one is missed, 2 on a usage error or a workload that failed.
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -73,7 +77,7 @@ struct entry_t {
 };
 
 struct options {
-  int rounds = 5;
+  int rounds = 7;
   double scale = 1.0;
   std::vector<std::string> only;
   std::vector<std::string> contenders;
@@ -99,6 +103,15 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t m = v.size() / 2;
   return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/// How much faster `a` ran workload `w` than `b`: the median over the rounds of b's time / a's time in the same
+/// round. Pairing by round cancels the drift of a machine shared with other work.
+double paired_speed(const entry_t& a, const entry_t& b, int w) {
+  std::vector<double> r;
+  for (std::size_t i = 0; i < a.seconds[w].size() && i < b.seconds[w].size(); ++i)
+    r.push_back(b.seconds[w][i] / a.seconds[w][i]);
+  return median(std::move(r));
 }
 
 std::size_t scaled(std::size_t n, double scale) {
@@ -130,17 +143,19 @@ metric to_metric(int w, double seconds, const sizes& s) {
 
 // ---- compile cost -------------------------------------------------------------------------------------------
 
-/// Seconds to run `argv` to completion, or NaN if it failed.
-double time_command(const std::vector<std::string>& args) {
+/// The CPU seconds (user + system, of the compiler driver and everything it ran) that running `args` to
+/// completion took, or NaN if it failed. CPU time, not wall time, so that other work on the machine counts less.
+double cpu_seconds_of(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  const auto start = clock::now();
   pid_t pid;
   if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return NAN;
   int status = 0;
-  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return NAN;
-  return seconds_since(start);
+  rusage usage{};
+  if (wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return NAN;
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 std::vector<std::string> compile_command(const char* source) {
@@ -201,11 +216,17 @@ int run(int argc, char** argv) {
 
   std::vector<entry_t> entries;
   auto add = [&](contender c, const char* group, bool baseline) {
-    if (wanted(opt.contenders, c.name)) entries.push_back({c, group, baseline, {}});
+    if (wanted(opt.contenders, c.name) || wanted(opt.contenders, std::string(group) + "/" + c.name))
+      entries.push_back({c, group, baseline, {}});
   };
   add(usock_posix_contender(), "POSIX", false);
+  if (const contender c = usock_posix_reusing_contender(); c.lines) add(c, "POSIX", false);
   add(plain_posix_contender(), "POSIX", true);
   add(asio_contender(), "POSIX", false);
+#if USOCK_BENCH_HAVE_LWIP
+  add(usock_lwip_contender(), "lwIP", false);
+  add(plain_lwip_contender(), "lwIP", true);
+#endif
 
   sizes s = make_sizes(opt.scale);
   const std::string line_data = make_lines(s.lines);
@@ -254,8 +275,11 @@ int run(int argc, char** argv) {
   };
 
   // ---- the table ----
-  std::printf("| workload | stack | contender | median | unit | min .. max | vs plain | vs Asio |\n");
-  std::printf("|---|---|---|---:|---|---|---:|---:|\n");
+  bool any_workload = false;
+  for (const entry_t& e : entries)
+    for (const auto& runs : e.seconds) any_workload = any_workload || !runs.empty();
+  if (any_workload) std::printf("| workload | stack | contender | median | unit | min .. max | vs plain | vs Asio |\n");
+  if (any_workload) std::printf("|---|---|---|---:|---|---|---:|---:|\n");
   for (int w = 0; w < workload_count; ++w) {
     for (entry_t& e : entries) {
       if (e.seconds[w].empty()) continue;
@@ -263,11 +287,10 @@ int run(int argc, char** argv) {
       const metric m = to_metric(w, t, s);
       const auto [lo, hi] = std::minmax_element(e.seconds[w].begin(), e.seconds[w].end());
       const metric m_lo = to_metric(w, *lo, s), m_hi = to_metric(w, *hi, s);
-      // Ratios are speed ratios for every workload: above 1 is faster than the other contender.
       auto ratio = [&](const entry_t* o) -> std::string {
         if (!o || o == &e || o->seconds[w].empty()) return "";
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%.3f", median(o->seconds[w]) / t);
+        std::snprintf(buf, sizeof buf, "%.3f", paired_speed(e, *o, w));
         return buf;
       };
       std::printf("| %s | %s | %s | %.4g | %s | %.4g .. %.4g | %s | %s |\n", workload_titles[w], e.group.c_str(),
@@ -275,16 +298,19 @@ int run(int argc, char** argv) {
                   e.baseline ? "1" : ratio(baseline_of(e.group)).c_str(), ratio(find(e.group, "Asio")).c_str());
     }
   }
-  std::printf("\nRatios are speed ratios (the other contender's median time / this one's): above 1 is faster.\n"
-              "\"vs plain\" compares with the plain-C contender on the same stack.\n");
-  std::printf("For lines, plain C is a hand-written buffered reader (8 KiB buffer, memchr, copy into a line).\n\n");
+  if (any_workload)
+    std::printf("\nRatios are speed ratios, above 1 is faster: in each round the other contender's time / this one's, run\n"
+              "back to back, and the median of those over the rounds. \"vs plain\" is against the plain-C contender\n"
+              "on the same stack.\n");
+  if (any_workload)
+    std::printf("For lines, plain C is a hand-written buffered reader (8 KiB buffer, memchr, copy into a line).\n\n");
 
   // ---- the goals ----
   auto speed = [&](int w, const char* group, const char* a, const char* b) -> double {
     const entry_t* x = find(group, a);
     const entry_t* y = find(group, b);
     if (!x || !y || x->seconds[w].empty() || y->seconds[w].empty()) return NAN;
-    return median(y->seconds[w]) / median(x->seconds[w]);
+    return paired_speed(*x, *y, w);
   };
   auto add_goal = [&](std::string text, double measured, double target, bool at_least) {
     if (!std::isnan(measured)) goals.push_back({std::move(text), measured, target, at_least});
@@ -292,27 +318,36 @@ int run(int argc, char** argv) {
   add_goal("bulk: usock throughput / plain C", speed(bulk, "POSIX", "usock", "plain C"), 0.97, true);
   add_goal("ping-pong: usock time / plain C", 1 / speed(pingpong, "POSIX", "usock", "plain C"), 1.03, false);
   add_goal("churn: usock time / plain C", 1 / speed(churn, "POSIX", "usock", "plain C"), 1.05, false);
-  add_goal("lines: usock readline rate / buffered C reader", speed(lines, "POSIX", "usock", "plain C"), 0.9, true);
+  add_goal("lines: usock readline() rate / buffered C reader", speed(lines, "POSIX", "usock", "plain C"), 0.9,
+           true);
+  add_goal("lines: usock readline(line) rate / buffered C reader",
+           speed(lines, "POSIX", "usock readline(line)", "plain C"), 0.9, true);
   for (int w = 0; w < workload_count; ++w)
     add_goal(std::string(workload_names[w]) + ": usock speed / Asio", speed(w, "POSIX", "usock", "Asio"), 1.0,
              true);
 
+  for (int w : {bulk, pingpong, churn})
+    add_goal(std::string("lwIP ") + workload_names[w] + ": usock speed / plain lwip_*",
+             speed(w, "lwIP", "usock", "plain lwip_*"), 0.95, true);
+
   if (wanted(opt.only, "compile")) {
-    std::vector<double> usock_t, asio_t;
+    std::vector<double> usock_t, asio_t, ratios;
     const auto usock_cmd = compile_command("usock_client.cpp"), asio_cmd = compile_command("asio_client.cpp");
     for (int round = 0; round < opt.rounds; ++round) {
-      usock_t.push_back(time_command(usock_cmd));
-      asio_t.push_back(time_command(asio_cmd));
+      usock_t.push_back(cpu_seconds_of(usock_cmd));
+      asio_t.push_back(cpu_seconds_of(asio_cmd));
+      ratios.push_back(usock_t.back() / asio_t.back());
     }
-    std::printf("| compile cost (%s) | median seconds |\n|---|---:|\n", USOCK_BENCH_CXX_FLAGS);
-    std::printf("| TU including <usock/usock.hpp> (compile/usock_client.cpp) | %.3f |\n", median(usock_t));
-    std::printf("| TU including <asio.hpp> (compile/asio_client.cpp) | %.3f |\n", median(asio_t));
-    std::printf("| ratio usock / Asio | %.3f |\n\n", median(usock_t) / median(asio_t));
-    const double ratio = median(usock_t) / median(asio_t);
+    const double ratio = median(ratios);
     if (std::isnan(ratio)) {
       std::fprintf(stderr, "usock_bench: a compile-cost probe failed to compile\n");
       return 2;
     }
+    std::printf("| compile cost: CPU seconds, %s %s | median |\n|---|---:|\n", USOCK_BENCH_CXX_ID,
+                USOCK_BENCH_CXX_FLAGS);
+    std::printf("| TU including <usock/usock.hpp> (compile/usock_client.cpp) | %.3f |\n", median(usock_t));
+    std::printf("| TU including <asio.hpp> (compile/asio_client.cpp) | %.3f |\n", median(asio_t));
+    std::printf("| usock / Asio (median of per-round ratios) | %.3f |\n\n", ratio);
     add_goal("compile: usock TU time / Asio TU", ratio, 1.0 / 3, false);
   }
 

@@ -90,7 +90,9 @@ struct usock_workloads {
     return seconds_since(start);
   }
 
-  static double lines(const sizes& s) {
+  /// Reads every line with `read_line(server, line)`, which returns the line's length (0 at the end).
+  template <class ReadLine>
+  static double read_lines(const sizes& s, ReadLine read_line) {
     auto [client, server] = connected_pair();
     std::thread sender([&] {
       const std::string& data = *s.line_data;
@@ -100,16 +102,35 @@ struct usock_workloads {
     });
     const auto start = clock::now();
     line_tally tally;
-    for (;;) {
-      const std::string line = server.readline();
-      if (line.empty()) break;
-      tally.add(line.data(), line.size());
-    }
+    std::string line;
+    while (read_line(server, line) != 0) tally.add(line.data(), line.size());
     const double t = seconds_since(start);
     sender.join();
     expect(tally.matches(s), "lines: content");
     return t;
   }
+
+  /// `readline()`, a new string for each line, as in Python.
+  static double lines(const sizes& s) {
+    return read_lines(s, [](Socket& sock, std::string& line) {
+      line = sock.readline();
+      return line.size();
+    });
+  }
+
+  /// Whether this usock has `readline(std::string&)`, which reuses the caller's string.
+  static constexpr bool has_readline_into = requires(Socket& sock, std::string& line) { sock.readline(line); };
+
+  /// `readline(line)` into one string reused for every line, as `std::getline`; null without that overload.
+  static constexpr workload_fn lines_reusing = [] {
+    if constexpr (has_readline_into) {
+      return +[](const sizes& s) {
+        return read_lines(s, [](Socket& sock, std::string& line) { return sock.readline(line); });
+      };
+    } else {
+      return workload_fn{nullptr};
+    }
+  }();
 };
 
 }  // namespace usock_bench
