@@ -140,23 +140,18 @@ inline std::string peer_bytes(std::size_t size, std::uint32_t seed) {
   return s;
 }
 
-/// The reading calls: recv (both forms), readinto, read(n), read(), readline, over a scripted peer.
+/// Queues up to 32 random outcomes for `kind` (send or recv): short counts, EAGAIN, ECONNRESET, ENOMEM, and
+/// `extra` (an EOF for recv, EPIPE for send), and up to 16 for wait: early wake-ups, ENOMEM, readiness late.
 template <class Choices>
-std::string check_reads(Choices& c) {
-  scripted::reset();
-  scripted::state& w = scripted::world();
-  const std::size_t size = c.pick(4) == 0 ? c.pick(30000) : c.pick(600);
-  w.inbound = peer_bytes(size, c.pick(1u << 16));
-  w.peer_closed = c.pick(4) != 0;
-  w.default_wait = ms(1 + c.pick(20));
+void queue_faults(Choices& c, scripted::state& w, call kind, action extra) {
   for (std::uint32_t i = 0, n = c.pick(32); i < n; ++i) {
     switch (c.pick(8)) {
-      case 0: case 1: case 2: w.queue(call::recv, action::short_count(1 + c.pick(c.pick(2) ? 16 : 5000))); break;
-      case 3: w.queue(call::recv, action::fail(std::errc::resource_unavailable_try_again)); break;
-      case 4: w.queue(call::recv, action::fail(std::errc::connection_reset)); break;
-      case 5: w.queue(call::recv, action::fail(std::errc::not_enough_memory)); break;
-      case 6: w.queue(call::recv, c.pick(4) == 0 ? action::eof() : action::pass()); break;
-      default: w.queue(call::recv, action::pass()); break;
+      case 0: case 1: case 2: w.queue(kind, action::short_count(1 + c.pick(c.pick(2) ? 16 : 5000))); break;
+      case 3: w.queue(kind, action::fail(std::errc::resource_unavailable_try_again)); break;
+      case 4: w.queue(kind, action::fail(std::errc::connection_reset)); break;
+      case 5: w.queue(kind, action::fail(std::errc::not_enough_memory)); break;
+      case 6: w.queue(kind, c.pick(4) == 0 ? extra : action::pass()); break;
+      default: w.queue(kind, action::pass()); break;
     }
   }
   for (std::uint32_t i = 0, n = c.pick(16); i < n; ++i) {
@@ -166,6 +161,18 @@ std::string check_reads(Choices& c) {
       default: w.queue(call::wait, action::ready(ms(c.pick(60)))); break;
     }
   }
+}
+
+/// The reading calls: recv (both forms), readinto, read(n), read(), readline, over a scripted peer.
+template <class Choices>
+std::string check_reads(Choices& c) {
+  scripted::reset();
+  scripted::state& w = scripted::world();
+  const std::size_t size = c.pick(4) == 0 ? c.pick(30000) : c.pick(600);
+  w.inbound = peer_bytes(size, c.pick(1u << 16));
+  w.peer_closed = c.pick(4) != 0;
+  w.default_wait = ms(1 + c.pick(20));
+  queue_faults(c, w, call::recv, action::eof());
   const timing t = timing::choose(c);
   socket_t s;
   t.apply(s);
@@ -267,23 +274,7 @@ std::string check_sends(Choices& c) {
   scripted::reset();
   scripted::state& w = scripted::world();
   w.default_wait = ms(1 + c.pick(20));
-  for (std::uint32_t i = 0, n = c.pick(32); i < n; ++i) {
-    switch (c.pick(8)) {
-      case 0: case 1: case 2: w.queue(call::send, action::short_count(1 + c.pick(c.pick(2) ? 16 : 5000))); break;
-      case 3: w.queue(call::send, action::fail(std::errc::resource_unavailable_try_again)); break;
-      case 4: w.queue(call::send, action::fail(std::errc::connection_reset)); break;
-      case 5: w.queue(call::send, action::fail(std::errc::not_enough_memory)); break;
-      case 6: w.queue(call::send, action::fail(std::errc::broken_pipe)); break;
-      default: w.queue(call::send, action::pass()); break;
-    }
-  }
-  for (std::uint32_t i = 0, n = c.pick(16); i < n; ++i) {
-    switch (c.pick(4)) {
-      case 0: w.queue(call::wait, action::spurious(ms(c.pick(40)))); break;
-      case 1: w.queue(call::wait, action::fail(std::errc::not_enough_memory)); break;
-      default: w.queue(call::wait, action::ready(ms(c.pick(60)))); break;
-    }
-  }
+  queue_faults(c, w, call::send, action::fail(std::errc::broken_pipe));
   const timing t = timing::choose(c);
   socket_t s;
   t.apply(s);
