@@ -418,7 +418,7 @@ TEST_CASE("SIGPIPE never fires: send, sendall and write on a dead connection rep
 
 // ---- ending a blocked recv from another thread ----------------------------------------------------------
 
-TEST_CASE("shutdown(shut_rdwr) from another thread wakes a blocked recv with EOF; close comes after", "[shutdown]") {
+TEST_CASE("shutdown(shut_rdwr) from another thread wakes a blocked recv with EOF, and close comes after", "[shutdown]") {
   const int variant = GENERATE(0, 1, 2);  // recv blocking, recv with a deadline, readline
   CAPTURE(variant);
   auto [client, server] = connected_pair();

@@ -43,7 +43,7 @@ TEST_CASE("sendall with a deadline rides out early wake-ups and short sends with
   CHECK(w.wait_timeouts == std::vector<int>{100, 90, 85, 84});
 }
 
-TEST_CASE("a non-blocking write returns what it could send; nothing at all is try-again", "[scripted]") {
+TEST_CASE("a non-blocking write returns what it could send, and try-again only when it sent nothing", "[scripted]") {
   auto& w = fresh_world();
   socket_t s;
   s.setblocking(false);
@@ -57,7 +57,7 @@ TEST_CASE("a non-blocking write returns what it could send; nothing at all is tr
   CHECK(w.outbound == "01234");
 }
 
-TEST_CASE("readline's error_code form returns the partial line; the throwing form puts it back", "[scripted]") {
+TEST_CASE("readline's error_code form returns the partial line, and the throwing form puts it back", "[scripted]") {
   auto& w = fresh_world();
   w.inbound = "hello world\nnext line\n";
   w.queue(call::recv, {action::short_count(5), action::fail(errc::resource_unavailable_try_again),
@@ -123,7 +123,7 @@ TEST_CASE("EOF in the middle of a line ends readline without an error, and stays
   CHECK_FALSE(ec);
 }
 
-TEST_CASE("no timeout means no waits and no mode switches; ENOMEM from the stack is passed up", "[scripted]") {
+TEST_CASE("with no timeout nothing waits or switches modes, and ENOMEM from the stack is passed up", "[scripted]") {
   auto& w = fresh_world();
   w.inbound = "data";
   w.queue(call::recv, action::fail(errc::not_enough_memory));
