@@ -130,8 +130,9 @@ struct lwip_raw {
       case state::connected: {
         const bool unread = s->rx_bytes != 0;
         drop_rx(*s);
-        if (!unread && !drained(pcb)) {
-          // Keep the slot while lwIP delivers what was sent; on_sent/on_poll finish or abort the close.
+        if (!unread && !ready_to_finish(pcb)) {
+          // Keep the slot while lwIP delivers the data: on_sent/on_poll send the FIN and hand the pcb to lwIP
+          // once everything is acknowledged, or abort after USOCK_LWIP_RAW_CLOSE_TIMEOUT_MS.
           s->st = state::closing;
           s->close_started = sys_now();
           tcp_sent(pcb, on_sent);

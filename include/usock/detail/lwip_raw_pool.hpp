@@ -339,7 +339,13 @@ inline void remember_addresses(slot& s) noexcept {
 
 // ---- lwIP's callbacks ------------------------------------------------------------------------------------
 
+/// Everything sent has been acknowledged.
 inline bool drained(const tcp_pcb* pcb) noexcept { return pcb->unsent == nullptr && pcb->unacked == nullptr; }
+
+/// A closing socket may send its FIN: all data acknowledged, and the peer's window open. lwIP drops a FIN
+/// that arrives at a zero window (RFC 793), so a FIN sent then would wait for a retransmission timeout (about
+/// 3 s); with the window open it is taken at once. A closed window is noticed again by on_poll (500 ms).
+inline bool ready_to_finish(const tcp_pcb* pcb) noexcept { return drained(pcb) && pcb->snd_wnd > 0; }
 
 /// A closed socket's data is all acknowledged: send the FIN and hand the pcb to lwIP.
 inline void finish_close(slot& s) noexcept {
@@ -371,7 +377,7 @@ inline err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err) noexcept {
     if (s->tx_shut || s->st == state::closing) {
       // Both directions are finished: lwIP may now move the pcb to TIME_WAIT and free it silently.
       if (s->st == state::closing) {
-        if (drained(pcb)) return finish_close(*s), ERR_OK;
+        if (ready_to_finish(pcb)) return finish_close(*s), ERR_OK;
         if (!s->tx_shut) return ERR_OK;  // still sending; our FIN follows later
       }
       detach(*s);
@@ -428,14 +434,14 @@ inline void on_err(void* arg, err_t err) noexcept {
 
 inline err_t on_sent(void* arg, tcp_pcb* pcb, u16_t) noexcept {
   auto* s = static_cast<slot*>(arg);
-  if (s && s->st == state::closing && drained(pcb)) finish_close(*s);
+  if (s && s->st == state::closing && ready_to_finish(pcb)) finish_close(*s);
   return ERR_OK;
 }
 
 inline err_t on_poll(void* arg, tcp_pcb* pcb) noexcept {
   auto* s = static_cast<slot*>(arg);
   if (!s || s->st != state::closing) return ERR_OK;
-  if (drained(pcb)) {
+  if (ready_to_finish(pcb)) {
     finish_close(*s);
   } else if (sys_now() - s->close_started >= std::uint32_t{USOCK_LWIP_RAW_CLOSE_TIMEOUT_MS}) {
     abort_pcb(*s);

@@ -52,10 +52,15 @@ class stack {
     netif_set_default(&netif_);
     netif_set_link_up(&netif_);
     netif_set_up(&netif_);
+    install_hooks();
+    if (mode_ == mode::threaded) driver_ = std::thread([this] { drive(); });
+  }
+
+  /// Registers this stack's poll hook (and, threaded, its lock hooks) with usock::lwip_raw.
+  void install_hooks() {
     if (mode_ == mode::threaded) {
       usock::lwip_raw::set_lock_hooks(lock_hook, unlock_hook, this);
       usock::lwip_raw::set_poll_hook(threaded_poll_hook, this);
-      driver_ = std::thread([this] { drive(); });
     } else {
       usock::lwip_raw::set_poll_hook(main_loop_poll_hook, this);
     }
@@ -83,6 +88,9 @@ class stack {
     netif_poll(&netif_);
     sys_check_timeouts();
   }
+
+  /// How often the backend ran the poll hook (single_thread mode).
+  std::uint64_t poll_calls() const { return poll_calls_; }
 
   /// True when every connection has finished and lwIP's pools and heap hold nothing: lets the stack run until
   /// closed connections are gone (at most `settle`), drops TIME_WAIT pcbs, then checks usock's socket pool and
@@ -197,6 +205,7 @@ class stack {
 
   static void main_loop_poll_hook(void* self, std::int32_t max_wait_ms) {
     auto* s = static_cast<stack*>(self);
+    ++s->poll_calls_;
     const bool idle = s->netif_.loop_first == nullptr;
     s->service();
     // Nothing arrived: a board would sleep until its next interrupt; sleep a little instead of spinning.
@@ -210,6 +219,7 @@ class stack {
   std::condition_variable progress_cv_;  // waiting callers: the driver serviced the stack
   std::uint64_t progress_ = 0;
   bool stop_ = false;
+  std::uint64_t poll_calls_ = 0;
   std::thread driver_;
   static inline thread_local std::uint64_t seen_progress_ = 0;
 };
