@@ -306,7 +306,7 @@ inline address from_ip(const ip_addr_t& ip, std::uint16_t port) noexcept {
 
 /// True when `ip` is an address of this host (an interface's, a loopback one, or "any"): bind() refuses others.
 inline bool is_local(const ip_addr_t& ip) noexcept {
-  if (ip_addr_isany(&ip)) return true;
+  if (ip_addr_isany_val(ip)) return true;
 #if LWIP_IPV6
   if (IP_IS_V6_VAL(ip)) {
     if (ip6_addr_isloopback(ip_2_ip6(&ip))) return LWIP_NETIF_LOOPBACK != 0;
