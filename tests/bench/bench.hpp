@@ -14,7 +14,10 @@ struct sizes {
   std::size_t bulk_bytes = std::size_t{1} << 30;  ///< bulk stream: bytes sent with sendall
   std::size_t bulk_chunk = 64 << 10;              ///< bulk stream: bytes per sendall and per receive buffer
   std::size_t pingpong_rounds = 50'000;           ///< ping-pong: 1-byte round trips
-  std::size_t churn_connections = 5'000;          ///< churn: connect, accept, close cycles
+  /// churn: cycles of connect, accept, close. The server's end closes first and the client closes once it has
+  /// read the end of stream, so that the TIME_WAIT stays with the server's port: lwIP, which closes both ends
+  /// at once otherwise, would keep every client port in TIME_WAIT and run out of ports within a run.
+  std::size_t churn_connections = 5'000;
   std::size_t lines = 1'000'000;                  ///< small messages: newline-terminated lines
   static constexpr std::size_t line_length = 32;  ///< small messages: bytes per line, the newline included
   const std::string* line_data = nullptr;         ///< small messages: `lines` lines back to back

@@ -80,6 +80,9 @@ struct asio_workloads {
       client.connect(addr);
       tcp::socket conn = l.accept();
       conn.close();
+      char c;
+      asio::error_code ec;
+      expect(client.read_some(asio::buffer(&c, 1), ec) == 0 && ec == asio::error::eof, "recv: end of stream");
       client.close();
     }
     return seconds_since(start);

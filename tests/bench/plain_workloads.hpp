@@ -4,7 +4,9 @@
 // compiles to the same direct calls as hand-written C. Only the harness (threads) is C++.
 #include <algorithm>
 #include <cstddef>
+#include <cerrno>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,6 +21,11 @@ namespace usock_bench {
 
 template <class Api>
 struct plain_workloads {
+  /// As `expect`, naming the call's `errno` on failure.
+  static void expect(bool ok, const char* what) {
+    if (!ok) throw workload_failed(std::string(what) + ": " + std::strerror(errno));
+  }
+
   /// A listener on 127.0.0.1 and an ephemeral port; `addr` gets its address.
   static int listener(sockaddr_in& addr) {
     const int fd = Api::socket(AF_INET, SOCK_STREAM, 0);
@@ -121,6 +128,8 @@ struct plain_workloads {
       const int client = connect_to(addr);
       const int conn = accept_one(l);
       Api::close(conn);
+      char c;
+      expect(Api::recv(client, &c, 1, 0) == 0, "recv: end of stream");
       Api::close(client);
     }
     const double t = seconds_since(start);

@@ -85,6 +85,8 @@ struct usock_workloads {
       client.connect(addr);
       auto [conn, peer] = l.accept();
       conn.close();
+      std::byte c[1];
+      expect(client.recv(c) == 0, "recv: end of stream");
       client.close();
     }
     return seconds_since(start);
