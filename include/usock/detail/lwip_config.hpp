@@ -43,9 +43,12 @@ extern "C" {
 #error "usock::lwip cannot be used with LWIP_COMPAT_SOCKETS == 1 (lwIP then defines connect, send, close, bind... as macros that rewrite C++ member calls). Set LWIP_COMPAT_SOCKETS 0 (usock calls lwip_connect etc. by name) or 2 in lwipopts.h."
 #endif
 
-// Waiting with a deadline: lwip_poll (lwIP 2.1, LWIP_SOCKET_POLL) where the stack has it, lwip_select otherwise.
-// SO_RCVTIMEO is never used, so LWIP_SO_RCVTIMEO/LWIP_SO_SNDTIMEO may be 0.
-#if defined(LWIP_SOCKET_POLL) && LWIP_SOCKET_POLL
+// Waiting with a deadline: lwip_poll (lwIP 2.1, LWIP_SOCKET_POLL) where the stack has it, lwip_select otherwise,
+// or always when USOCK_LWIP_USE_SELECT is defined to 1. SO_RCVTIMEO is never used, so LWIP_SO_RCVTIMEO and
+// LWIP_SO_SNDTIMEO may be 0.
+#if defined(USOCK_LWIP_USE_SELECT) && USOCK_LWIP_USE_SELECT
+#define USOCK_LWIP_WAIT_WITH_POLL 0
+#elif defined(LWIP_SOCKET_POLL) && LWIP_SOCKET_POLL
 #define USOCK_LWIP_WAIT_WITH_POLL 1
 #elif !defined(LWIP_SOCKET_SELECT) || LWIP_SOCKET_SELECT
 #define USOCK_LWIP_WAIT_WITH_POLL 0

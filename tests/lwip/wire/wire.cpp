@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -222,7 +223,19 @@ run_result run_pair(const impairment& wire, std::chrono::milliseconds limit, con
   lane lanes[2] = {{"A>B", start, frames[0][1], frames[1][1], generator(wire.seed * 2 + 1), {}, {}, 0, false},
                    {"B>A", start, frames[1][1], frames[0][1], generator(wire.seed * 2 + 2), {}, {}, 0, false}};
   bool exited[2] = {false, false};
-  int ready = 0;
+  // Rendezvous: side i has asked `asked[i]` times; round r is released (a 'G' to each side that asked) once
+  // both sides have asked r times, or the other side has exited.
+  long asked[2] = {0, 0};
+  long released = 0;
+  auto release_rounds = [&] {
+    const long both = std::min(exited[0] ? LONG_MAX : asked[0], exited[1] ? LONG_MAX : asked[1]);
+    while (released < both && released < std::max(asked[0], asked[1])) {
+      ++released;
+      const char go = 'G';
+      for (int j = 0; j < 2; ++j)
+        if (!exited[j] && asked[j] >= released) (void)!::write(control[j][1], &go, 1);
+    }
+  };
   const auto give_up = start + limit;
   while (!(exited[0] && exited[1])) {
     const auto now = clock::now();
@@ -255,12 +268,9 @@ run_result run_pair(const impairment& wire, std::chrono::milliseconds limit, con
       if (exited[i] || !(p[2 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char c = 0;
       const ssize_t n = ::read(control[i][1], &c, 1);
-      if (n == 1 && c == 'R' && ++ready == 2) {
-        const char go = 'G';
-        for (int j = 0; j < 2; ++j) (void)!::write(control[j][1], &go, 1);
-      } else if (n == 0) {
-        exited[i] = true;  // the child closed its control end: it has exited
-      }
+      if (n == 1 && c == 'R') ++asked[i];
+      else if (n == 0) exited[i] = true;  // the child closed its control end: it has exited
+      release_rounds();
     }
   }
   for (int i = 0; i < 2; ++i) {

@@ -74,8 +74,10 @@ struct side {
   int control_fd;  ///< to the parent, for `rendezvous`
 };
 
-/// Called by both sides once they are ready (a listener bound, say): returns when the other side has called it
-/// too, so neither needs to retry or sleep. False if the parent went away.
+/// A barrier between the two sides: returns when the other side has called it as many times (or has exited), so
+/// neither needs to retry or sleep. Call it once ready (a listener bound, say), and again when done, before the
+/// stack goes away: a stack inside a process dies with it, so a side that left early could no longer retransmit
+/// what the other side still waits for (a lost last segment, say). False if the parent went away.
 bool rendezvous(const side& s) noexcept;
 
 /// A side's work, run in its own child process; its return value is the child's exit status (0: passed).

@@ -182,6 +182,8 @@ int run_side(const usock_wire::side& side, const options& o) {
   for (auto& t : senders) t.join();
   acceptor.join();
   listener.close();
+  // Keep this stack running until the other side is done too: it may still need our retransmissions.
+  usock_wire::rendezvous(side);
   const bool sent = sent_ok == o.connections, received = received_ok == o.connections;
   const double send_s = static_cast<double>(sent_at.load()) / 1e6, receive_s = static_cast<double>(received_at.load()) / 1e6;
   std::printf("side %c: sent %zu bytes on %zu connection(s), all receipted after %.2f s (%.2f MiB/s): %s; "
