@@ -11,6 +11,11 @@ namespace usock_test {
 using backend = usock::lwip;
 inline constexpr const char* backend_name = "lwip";
 
+/// Whether listen()'s backlog is enforced: only when lwIP was built with TCP_LISTEN_BACKLOG 1 (Debian's is not).
+/// Without it, every connection that arrives is accepted into the queue, so a full backlog cannot make
+/// connect() time out.
+inline constexpr bool listen_backlog_enforced = TCP_LISTEN_BACKLOG != 0;
+
 /// Starts lwIP before the first case (and before main counts descriptors: lwIP's threads hold none) and
 /// checks afterwards that the suite closed every lwIP socket it opened.
 ///

@@ -1,0 +1,120 @@
+// What usock::lwip does beyond forwarding to lwIP: errno translation by name, the sys_now() clock, and each place
+// where the backend evens out an lwIP behaviour that differs from POSIX (see docs/lwip.md). Runs on the host
+// harness, like the shared suite.
+#include <chrono>
+#include <thread>
+
+#include <usock/lwip.hpp>
+#include <usock/poll.hpp>
+
+#include "suite.hpp"
+
+using namespace usock_test;
+using usock::lwip;
+
+TEST_CASE("lwIP errno values translate by name to generic std::errc codes", "[lwip]") {
+  using usock::detail::lwip_errno_code;
+  CHECK(lwip_errno_code(EWOULDBLOCK) == std::errc::resource_unavailable_try_again);
+  CHECK(lwip_errno_code(EAGAIN) == std::errc::resource_unavailable_try_again);
+  CHECK(lwip_errno_code(ECONNRESET) == std::errc::connection_reset);
+  CHECK(lwip_errno_code(ENOTCONN) == std::errc::not_connected);
+  CHECK(lwip_errno_code(EADDRINUSE) == std::errc::address_in_use);
+  CHECK(lwip_errno_code(ENOPROTOOPT) == std::errc::no_protocol_option);
+  CHECK(lwip_errno_code(EINPROGRESS) == std::errc::operation_in_progress);
+  CHECK(lwip_errno_code(EBADF) == std::errc::bad_file_descriptor);
+  CHECK(lwip_errno_code(-12345) == std::errc::io_error);  // a value lwIP never sets
+  for (const auto& e : usock::detail::lwip_errno_names) {
+    const std::error_code ec = lwip_errno_code(e.value);
+    CHECK(ec.category() == std::generic_category());
+    CHECK(usock::detail::is(ec, e.meaning));
+  }
+}
+
+TEST_CASE("lwip_sys_clock follows lwIP's sys_now and keeps pace with steady_clock", "[lwip]") {
+  const auto sys0 = usock::lwip_sys_clock::now();
+  const auto steady0 = std::chrono::steady_clock::now();
+  CHECK(sys0.time_since_epoch().count() >= static_cast<std::int64_t>(sys_now()) - 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));  // measuring elapsed time, not synchronising
+  const auto sys1 = usock::lwip_sys_clock::now();
+  const auto steady1 = std::chrono::steady_clock::now();
+  const auto sys_elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(sys1 - sys0).count();
+  const auto steady_elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady1 - steady0).count();
+  CHECK(sys_elapsed >= 115);
+  CHECK(sys_elapsed <= steady_elapsed + 2);  // both are the monotonic clock on this host, sys_now in whole ms
+  CHECK(sys_elapsed >= steady_elapsed - 2);
+}
+
+TEST_CASE("bind on a bound socket is invalid_argument and keeps the first address", "[lwip]") {
+  socket_t s;
+  s.bind(loopback());
+  const usock::address first = s.getsockname();
+  CHECK(error_of([&](auto& ec) { s.bind(loopback(), ec); }) == std::errc::invalid_argument);
+  CHECK(s.getsockname() == first);
+  s.listen(1);
+  socket_t client;
+  client.connect(first);  // the listener really is on the first port
+  auto [conn, addr] = s.accept();
+  CHECK(addr == client.getsockname());
+}
+
+TEST_CASE("listen on an unbound socket binds an ephemeral port first", "[lwip]") {
+  socket_t s;
+  s.listen(1);
+  const usock::address addr = s.getsockname();
+  CHECK(addr.port() != 0);
+  socket_t client;
+  client.connect({"127.0.0.1", addr.port()});
+  auto [conn, peer] = s.accept();
+  CHECK(peer == client.getsockname());
+}
+
+TEST_CASE("so_sndbuf reads as TCP_SND_BUF and refuses to be set; flags read back as 0 or 1", "[lwip]") {
+  socket_t s;
+  CHECK(s.getsockopt(usock::sol_socket, usock::so_sndbuf) == static_cast<int>(TCP_SND_BUF));
+  CHECK(error_of([&](auto& ec) { s.setsockopt(usock::sol_socket, usock::so_sndbuf, 4096, ec); }) ==
+        std::errc::no_protocol_option);
+  s.setsockopt(usock::sol_socket, usock::so_keepalive, 1);
+  CHECK(s.getsockopt(usock::sol_socket, usock::so_keepalive) == 1);  // lwIP itself reads SOF_KEEPALIVE back
+  s.setsockopt(usock::ipproto_tcp, usock::tcp_nodelay, 1);
+  CHECK(s.getsockopt(usock::ipproto_tcp, usock::tcp_nodelay) == 1);
+}
+
+TEST_CASE("recv on a never-connected socket reports not_connected instead of waiting forever", "[lwip]") {
+  socket_t s;  // blocking: lwIP's own lwip_recv would wait on it for ever
+  std::array<char, 4> buf;
+  CHECK(error_of([&](auto& ec) { s.recv(buf, ec); }) == std::errc::not_connected);
+  s.setblocking(false);
+  CHECK(error_of([&](auto& ec) { s.recv(buf, ec); }) == std::errc::not_connected);
+  socket_t listening;
+  listening.bind(loopback());
+  listening.listen(1);
+  CHECK(error_of([&](auto& ec) { listening.recv(buf, ec); }) == std::errc::not_connected);
+}
+
+TEST_CASE("a refused non-blocking connect ends writable with an error and hang-up, then connection_refused",
+          "[lwip]") {
+  socket_t reserved;
+  reserved.bind(loopback());  // a port that is ours and that nobody listens on
+  socket_t s;
+  s.setblocking(false);
+  std::error_code ec;
+  s.connect(reserved.getsockname(), ec);
+  CHECK(ec == std::errc::operation_in_progress);
+  usock::basic_poller<lwip, 1> p;
+  p.add(s, usock::pollout);
+  const auto ready = p.poll(std::chrono::seconds(5));
+  REQUIRE(ready.size() == 1);
+  CHECK((ready[0].events & usock::pollerr) != 0);
+  CHECK((ready[0].events & usock::pollhup) != 0);
+  lwip::connect_result(s.fileno(), ec);
+  CHECK(ec == std::errc::connection_refused);
+}
+
+TEST_CASE("wait on a closed handle reports bad_file_descriptor rather than a stale errno", "[lwip]") {
+  socket_t s;
+  const auto handle = s.fileno();
+  s.close();
+  std::error_code ec;
+  CHECK_FALSE(lwip::wait(handle, usock::wait_for::read, 0, ec));
+  CHECK(ec == std::errc::bad_file_descriptor);
+}
