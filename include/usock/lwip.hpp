@@ -279,9 +279,10 @@ struct lwip {
     return ready;
   }
 
-  /// Every address of `host` for TCP. Numeric text is returned as is, and `localhost` is the loopback
-  /// address(es) of the IP versions the stack has, without a look-up. Other names need `LWIP_DNS 1` (one
-  /// address, lwIP's resolver gives no more); without it they are `no_such_device_or_address`.
+  /// Every address of `host` for TCP. Numeric text is returned as is; `localhost` is the loopback address of
+  /// each IP version the stack has, and `""` the "any" address of each, without a look-up. Other names need
+  /// `LWIP_DNS 1` (one address: lwIP's resolver gives no more); without it they are
+  /// `no_such_device_or_address`, as is a name the resolver does not know (`not_enough_memory` if it ran out).
   static std::vector<address> resolve(std::string_view host, std::uint16_t port, std::error_code& ec) {
     std::vector<address> result;
     ec.clear();
@@ -290,13 +291,14 @@ struct lwip {
       result.push_back(numeric);
       return result;
     }
-    if (host == "localhost") {
-      if (LWIP_IPV4) result.emplace_back("127.0.0.1", port);
-      if (LWIP_IPV6) result.emplace_back("::1", port);
+    if (host == "localhost" || host.empty()) {
+      // "" is every interface (as AI_PASSIVE), "localhost" the loopback addresses, in each IP version there is.
+      if (LWIP_IPV4) result.emplace_back(host.empty() ? "0.0.0.0" : "127.0.0.1", port);
+      if (LWIP_IPV6) result.emplace_back(host.empty() ? "::" : "::1", port);
       return result;
     }
 #if LWIP_DNS
-    if (!host.empty() && host.size() < 256) {
+    if (host.size() < 256) {
       char name[256];
       std::memcpy(name, host.data(), host.size());
       name[host.size()] = '\0';

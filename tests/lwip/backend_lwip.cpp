@@ -118,3 +118,21 @@ TEST_CASE("wait on a closed handle reports bad_file_descriptor rather than a sta
   CHECK_FALSE(lwip::wait(handle, usock::wait_for::read, 0, ec));
   CHECK(ec == std::errc::bad_file_descriptor);
 }
+
+TEST_CASE("resolve answers numeric text, localhost and \"\" without a resolver; names need LWIP_DNS", "[lwip]") {
+  std::error_code ec;
+  CHECK(lwip::resolve("10.1.2.3", 7, ec) == std::vector<usock::address>{{"10.1.2.3", 7}});
+  CHECK_FALSE(ec);
+  const auto local = lwip::resolve("localhost", 7, ec);
+  CHECK_FALSE(ec);
+  REQUIRE_FALSE(local.empty());
+  CHECK(local[0] == usock::address{"127.0.0.1", 7});  // IPv4 first, then ::1 where lwIP has IPv6
+  const auto any = lwip::resolve("", 7, ec);
+  REQUIRE_FALSE(any.empty());
+  CHECK(any[0] == usock::address{"0.0.0.0", 7});
+#if !LWIP_DNS
+  // No look-up leaves this process either way: without LWIP_DNS there is no resolver to ask.
+  CHECK(lwip::resolve("example.invalid", 7, ec).empty());
+  CHECK(ec == std::errc::no_such_device_or_address);
+#endif
+}
