@@ -44,6 +44,23 @@ socket_t listen_on_loopback(int backlog, usock::address& where) {
   return s;
 }
 
+/// A listener and one connection to it, made with blocking calls (2 s timeouts) that run the poll hook.
+struct connected {
+  socket_t server, client, conn;
+  usock::address client_addr;
+};
+connected connect_through_listener() {
+  usock::address where;
+  connected c{listen_on_loopback(1, where), socket_t{}, socket_t::adopt(usock::lwip_raw::invalid_handle), {}};
+  c.client.settimeout(2s);
+  c.client.connect(where);  // needs the handshake: only the poll hook can drive it in one thread
+  c.server.settimeout(2s);
+  auto [conn, addr] = c.server.accept();
+  c.conn = std::move(conn);
+  c.client_addr = addr;
+  return c;
+}
+
 /// Turns the main loop until `done()` or 5 s; true if `done()`.
 template <class Done>
 bool run_main_loop(Done done) {
@@ -135,14 +152,8 @@ TEST_CASE("main loop: a non-blocking client and echo server in one thread move 2
 
 TEST_CASE("main loop: blocking calls and timeouts run the poll hook, which services the stack",
           "[lwip_raw][main_loop]") {
-  usock::address where;
-  socket_t server = listen_on_loopback(1, where);
-  socket_t client;
   const std::uint64_t polls_before = usock_test::stack().poll_calls();
-  client.settimeout(2s);
-  client.connect(where);  // needs the handshake: only the poll hook can drive it in one thread
-  server.settimeout(2s);
-  auto [conn, addr] = server.accept();
+  auto [server, client, conn, addr] = connect_through_listener();
   CHECK(addr == client.getsockname());
   client.sendall("ping\n");
   CHECK(conn.readline() == "ping\n");
@@ -162,13 +173,7 @@ TEST_CASE("main loop: blocking calls and timeouts run the poll hook, which servi
 }
 
 TEST_CASE("main loop: a non-blocking send on a full window reports try-again at once", "[lwip_raw][main_loop]") {
-  usock::address where;
-  socket_t server = listen_on_loopback(1, where);
-  socket_t client;
-  client.settimeout(2s);
-  client.connect(where);
-  server.settimeout(2s);
-  auto [conn, addr] = server.accept();
+  auto [server, client, conn, addr] = connect_through_listener();
   client.setblocking(false);
   const std::string chunk = pattern(16 * 1024);
   std::error_code ec;
@@ -292,13 +297,7 @@ TEST_CASE("the accept queue drops a connection that dies before accept, and keep
 }
 
 TEST_CASE("a reset is sticky: data first, then connection_reset on every later call", "[lwip_raw][errors]") {
-  usock::address where;
-  socket_t server = listen_on_loopback(1, where);
-  socket_t client;
-  client.settimeout(2s);
-  client.connect(where);
-  server.settimeout(2s);
-  auto [conn, addr] = server.accept();
+  auto [server, client, conn, addr] = connect_through_listener();
   conn.sendall("unread by the client");
   client.sendall("last words");
   REQUIRE(run_main_loop([&] { return readable(client); }));
@@ -316,13 +315,7 @@ TEST_CASE("a reset is sticky: data first, then connection_reset on every later c
 
 TEST_CASE("close keeps sending queued data, then hands the connection to lwIP", "[lwip_raw][close]") {
   settle();
-  usock::address where;
-  socket_t server = listen_on_loopback(1, where);
-  socket_t client;
-  client.settimeout(2s);
-  client.connect(where);
-  server.settimeout(2s);
-  auto [conn, addr] = server.accept();
+  auto [server, client, conn, addr] = connect_through_listener();
   const std::string payload = pattern(200 * 1024);  // far more than the peer's window
   conn.setblocking(false);
   std::size_t sent = 0;
@@ -338,13 +331,7 @@ TEST_CASE("close keeps sending queued data, then hands the connection to lwIP", 
 TEST_CASE("close gives up on a peer that stops reading after the close timeout, with a reset",
           "[lwip_raw][close]") {
   settle();
-  usock::address where;
-  socket_t server = listen_on_loopback(1, where);
-  socket_t client;
-  client.settimeout(2s);
-  client.connect(where);
-  server.settimeout(2s);
-  auto [conn, addr] = server.accept();
+  auto [server, client, conn, addr] = connect_through_listener();
   const std::string payload = pattern(200 * 1024);
   conn.setblocking(false);
   std::size_t sent = 0;

@@ -43,21 +43,8 @@ int socket_api_side(const usock_wire::side& side, const transfer_options& o) {
   usock_wire::lwip_ethernet eth(side.frame_fd, {address_of[side.index], "255.255.255.0",
                                                 {0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(side.index + 1)}});
   if (!eth.ok()) return 2;
-  std::error_code ec;
-  usock::basic_socket<usock::lwip> listener(usock::af_inet, usock::sock_stream, ec);
-  if (!ec) listener.bind({address_of[side.index], port}, ec);
-  if (!ec) listener.listen(static_cast<int>(o.connections), ec);
-  if (ec) return std::fprintf(stderr, "socket-API side: listener: %s\n", ec.message().c_str()), 2;
-  if (!usock_wire::rendezvous(side)) return 2;
-  const auto start = std::chrono::steady_clock::now();
-  transfer<usock::lwip> t({side.index, o.bytes, o.connections, {address_of[1 - side.index], port}, o.limit});
-  const bool ok = t.run(listener);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  listener.close(ec);
-  usock_wire::rendezvous(side);  // keep this stack up (lwIP's thread runs on) until the raw side is done too
-  std::printf("socket-API side (usock::lwip): %llu bytes each way on %zu connection(s) in %.2f s: %s\n",
-              static_cast<unsigned long long>(o.bytes), o.connections, s, ok ? "every byte checked" : "FAILED");
-  return ok ? 0 : 1;
+  // lwIP's own thread keeps this stack up while the rendezvous blocks.
+  return run_side<usock::lwip>(side, o, "socket-API side (usock::lwip)", [&] { usock_wire::rendezvous(side); });
 }
 
 }  // namespace

@@ -19,6 +19,9 @@
 #include <usock/basic_socket.hpp>
 #include <usock/poll.hpp>
 
+#include "common.hpp"
+#include "wire.hpp"
+
 namespace usock_wire_raw {
 
 /// Byte `i` of side `sender`'s stream: a mix of both, so a lost, repeated or misplaced byte shows.
@@ -234,5 +237,28 @@ class transfer {
   std::vector<outgoing> out_;
   std::vector<incoming> in_;
 };
+
+/// One side of the wire test on `Backend`: listens, meets the other side (the wire's rendezvous), runs both
+/// directions, then keeps its stack up until the other side is done too (`wait_for_peer`: a lost receipt or FIN
+/// is retransmitted by this stack, so it must not go away first). Prints a line starting with `name`; the exit
+/// status for the side's process: 0 passed, 1 failed, 2 could not start.
+template <class Backend, class WaitForPeer>
+int run_side(const usock_wire::side& side, const transfer_options& o, const char* name, WaitForPeer wait_for_peer) {
+  std::error_code ec;
+  usock::basic_socket<Backend> listener(usock::af_inet, usock::sock_stream, ec);
+  if (!ec) listener.bind({address_of[side.index], port}, ec);
+  if (!ec) listener.listen(static_cast<int>(o.connections), ec);
+  if (ec) return std::fprintf(stderr, "%s: listener: %s\n", name, ec.message().c_str()), 2;
+  if (!usock_wire::rendezvous(side)) return 2;
+  const auto start = std::chrono::steady_clock::now();
+  transfer<Backend> t({side.index, o.bytes, o.connections, {address_of[1 - side.index], port}, o.limit});
+  const bool ok = t.run(listener);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  listener.close(ec);
+  wait_for_peer();
+  std::printf("%s: %llu bytes each way on %zu connection(s) in %.2f s: %s\n", name,
+              static_cast<unsigned long long>(o.bytes), o.connections, seconds, ok ? "every byte checked" : "FAILED");
+  return ok ? 0 : 1;
+}
 
 }  // namespace usock_wire_raw
