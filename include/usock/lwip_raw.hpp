@@ -89,6 +89,8 @@ struct lwip_raw {
 
   // ---- the socket_backend interface -------------------------------------------------------------------------
 
+  /// A new socket from the pool, with an lwIP pcb. Errors: `too_many_files_open` (pool full),
+  /// `not_enough_memory` (no pcb), `address_family_not_supported`.
   static handle_type open(address_family family, socket_type, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     const bool v6 = family == address_family::inet6;
@@ -107,6 +109,8 @@ struct lwip_raw {
     return handle_of(*s);
   }
 
+  /// Closes at once; queued data keeps going out from the pool (see `USOCK_LWIP_RAW_CLOSE_TIMEOUT_MS`), and
+  /// unread data makes it a reset. Errors: `bad_file_descriptor`.
   static void close(handle_type h, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -147,6 +151,7 @@ struct lwip_raw {
     }
   }
 
+  /// Non-blocking calls never wait and never run the poll hook. Errors: `bad_file_descriptor`.
   static void set_nonblocking(handle_type h, bool on, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -156,6 +161,9 @@ struct lwip_raw {
     ec.clear();
   }
 
+  /// Starts the handshake; blocking, waits for its end. Errors: `operation_in_progress` (non-blocking),
+  /// `connection_refused`, `connection_aborted`, `connection_already_in_progress`, `already_connected`,
+  /// `network_unreachable`, `address_in_use`, `address_family_not_supported`, `operation_not_supported`.
   static void connect(handle_type h, const address& addr, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -180,6 +188,8 @@ struct lwip_raw {
     connect_result_locked(*s, ec);
   }
 
+  /// The outcome of a non-blocking connect: clear once connected, else its error (`operation_in_progress`
+  /// while still going on).
   static void connect_result(handle_type h, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -188,6 +198,8 @@ struct lwip_raw {
     connect_result_locked(*s, ec);
   }
 
+  /// Errors: `address_in_use`, `address_not_available` (no interface has it), `invalid_argument` (bound or
+  /// connected already), `address_family_not_supported`.
   static void bind(handle_type h, const address& addr, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -204,6 +216,9 @@ struct lwip_raw {
     ec.clear();
   }
 
+  /// Listens with an accept queue of `backlog` (1..255); binds an unbound socket to a free port first. Again on
+  /// a listener: changes the backlog. Errors: `invalid_argument` (connected), `not_enough_memory`,
+  /// `address_in_use`.
   static void listen(handle_type h, int backlog, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -233,6 +248,8 @@ struct lwip_raw {
     ec.clear();
   }
 
+  /// The oldest queued connection. Errors: `resource_unavailable_try_again` (non-blocking, none queued),
+  /// `invalid_argument` (not listening), `operation_not_supported` (would wait, no poll hook).
   static handle_type accept(handle_type h, address& peer, bool nonblocking, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -255,6 +272,9 @@ struct lwip_raw {
     return handle_of(conn);
   }
 
+  /// Copies what fits (`tcp_sndbuf`, lwIP's segment queue) and pushes it out. Errors:
+  /// `resource_unavailable_try_again` (non-blocking: connecting, full, or lwIP out of memory), `broken_pipe`
+  /// (shut down or never connected), `connection_reset`, `connection_aborted`, `operation_not_supported`.
   static std::size_t send(handle_type h, const_bytes data, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -287,6 +307,9 @@ struct lwip_raw {
     }
   }
 
+  /// Queued data first; 0 after the peer's FIN; then the connection's error if it was reset. Errors:
+  /// `resource_unavailable_try_again`, `not_connected`, `connection_reset`, `connection_aborted`,
+  /// `operation_not_supported`.
   static std::size_t recv(handle_type h, mutable_bytes buffer, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -306,6 +329,7 @@ struct lwip_raw {
     }
   }
 
+  /// `shut_wr` queues the FIN; `shut_rd` drops queued and future data. Errors: `not_connected`.
   static void shutdown(handle_type h, shutdown_how how, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -330,6 +354,8 @@ struct lwip_raw {
     }
   }
 
+  /// `so_reuseaddr` (with `SO_REUSE`), `so_keepalive`, `tcp_nodelay`. Errors: `no_protocol_option` (wrong level,
+  /// `so_rcvbuf`/`so_sndbuf`: fixed by lwipopts.h, or `so_reuseaddr` without `SO_REUSE`).
   static void setsockopt(handle_type h, option_level level, socket_option option, int value,
                          std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
@@ -366,6 +392,7 @@ struct lwip_raw {
     ec.clear();
   }
 
+  /// The options above, and `so_rcvbuf`/`so_sndbuf` as `TCP_WND`/`TCP_SND_BUF`. Errors: `no_protocol_option`.
   static int getsockopt(handle_type h, option_level level, socket_option option, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -388,6 +415,7 @@ struct lwip_raw {
     return 0;
   }
 
+  /// The bound address; "any" with port 0 before `bind`. Errors: `bad_file_descriptor`.
   static address local_address(handle_type h, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -402,6 +430,7 @@ struct lwip_raw {
     return from_ip(s->local_ip, s->local_port);
   }
 
+  /// Errors: `not_connected` (never connected, or reset).
   static address peer_address(handle_type h, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -412,6 +441,7 @@ struct lwip_raw {
     return from_ip(s->remote_ip, s->remote_port);
   }
 
+  /// Runs the poll hook until the socket is ready or the time runs out (false). Errors: `operation_not_supported`.
   static bool wait(handle_type h, wait_for what, int timeout_ms, std::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
