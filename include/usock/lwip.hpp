@@ -19,7 +19,6 @@
 #include <cstring>
 #include <string_view>
 #include <system_error>
-#include <type_traits>
 #include <vector>
 
 #include "address.hpp"
@@ -47,6 +46,7 @@ namespace usock {
 ///   no `SO_SNDBUF`; setting it is `no_protocol_option`). Without `LWIP_SO_RCVBUF`, `so_rcvbuf` reads as
 ///   `TCP_WND` and setting it is `no_protocol_option`.
 struct lwip {
+  /// An lwIP socket number (`lwip_socket`'s result), not an operating-system descriptor.
   using handle_type = int;
 #if USOCK_LWIP_STEADY_CLOCK
   /// Deadlines are measured on the host's monotonic clock.
@@ -56,6 +56,7 @@ struct lwip {
   using clock = lwip_sys_clock;
 #endif
   static constexpr handle_type invalid_handle = -1;
+  /// `listen()`'s backlog when none is given: lwIP's `TCP_DEFAULT_LISTEN_BACKLOG`, at most 255.
   static constexpr int default_backlog = TCP_DEFAULT_LISTEN_BACKLOG < 255 ? TCP_DEFAULT_LISTEN_BACKLOG : 255;
 
   /// A new blocking TCP socket. Errors: `address_family_not_supported` (the stack lacks that IP version),
@@ -69,17 +70,22 @@ struct lwip {
     return s;
   }
 
+  /// `lwip_close`. Errors: `bad_file_descriptor`.
   static void close(handle_type s, std::error_code& ec) noexcept {
     if (::lwip_close(s) != 0) return fail(ec);
     ec.clear();
   }
 
+  /// `lwip_ioctl(FIONBIO)`. Errors: `bad_file_descriptor`.
   static void set_nonblocking(handle_type s, bool on, std::error_code& ec) noexcept {
     int flag = on ? 1 : 0;
     if (::lwip_ioctl(s, static_cast<long>(FIONBIO), &flag) != 0) return fail(ec);
     ec.clear();
   }
 
+  /// One `lwip_connect`. Errors: `connection_refused`, `operation_in_progress` (non-blocking),
+  /// `connection_already_in_progress`, `already_connected`, `connection_aborted` (SYN retries exhausted),
+  /// `host_unreachable` (no route), `address_family_not_supported`.
   static void connect(handle_type s, const address& addr, std::error_code& ec) noexcept {
     native_address sa;
     if (!to_native(s, addr, sa, ec)) return;
@@ -87,6 +93,7 @@ struct lwip {
     connect_failed(errno, ec);
   }
 
+  /// The outcome of a non-blocking connect (`SO_ERROR`, which lwIP clears on reading): the errors of `connect`.
   static void connect_result(handle_type s, std::error_code& ec) noexcept {
     int err = 0;
     socklen_t len = sizeof err;
@@ -95,6 +102,7 @@ struct lwip {
     connect_failed(err, ec);
   }
 
+  /// `lwip_bind`. Errors: `address_in_use`, `invalid_argument` (bound already), `address_family_not_supported`.
   static void bind(handle_type s, const address& addr, std::error_code& ec) noexcept {
     // lwIP would move a bound socket to the new address; every other stack refuses.
     const std::uint16_t bound = local_port(s, ec);
@@ -109,6 +117,8 @@ struct lwip {
     ec.clear();
   }
 
+  /// `lwip_listen` (backlog capped at 255 by lwIP), binding an unbound socket to an ephemeral port first.
+  /// Errors: `address_in_use`, `not_enough_memory` (no listening PCB left).
   static void listen(handle_type s, int backlog, std::error_code& ec) noexcept {
     // POSIX binds an unbound listener to an ephemeral port; lwIP would listen on port 0.
     if (local_port(s, ec) == 0 && !ec) bind(s, address{"", 0}, ec);
@@ -117,6 +127,9 @@ struct lwip {
     ec.clear();
   }
 
+  /// `lwip_accept`; the new socket is non-blocking when asked. Errors: `resource_unavailable_try_again`
+  /// (non-blocking, none pending), `invalid_argument` (not listening), `too_many_files_open_in_system`,
+  /// `connection_aborted` (the listener was aborted).
   static handle_type accept(handle_type s, address& peer, bool nonblocking, std::error_code& ec) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
@@ -131,6 +144,8 @@ struct lwip {
     return conn;
   }
 
+  /// One `lwip_send` (a blocking socket returns once lwIP has queued everything). Errors:
+  /// `resource_unavailable_try_again` (non-blocking, no room), `connection_reset`, `not_connected`.
   static std::size_t send(handle_type s, const_bytes data, std::error_code& ec) noexcept {
     const auto n = ::lwip_send(s, data.data(), data.size(), 0);
     if (n < 0) return fail(ec), 0;
@@ -138,6 +153,8 @@ struct lwip {
     return static_cast<std::size_t>(n);
   }
 
+  /// `lwip_recv`: 0 at EOF (and after it). Errors: `resource_unavailable_try_again` (non-blocking, nothing
+  /// there), `connection_reset` (after the data that came before it), `not_connected` (never connected).
   static std::size_t recv(handle_type s, mutable_bytes buffer, std::error_code& ec) noexcept {
     // First without waiting: data, EOF and errors come back from this one call.
     const auto n = ::lwip_recv(s, buffer.data(), buffer.size(), MSG_DONTWAIT);
@@ -161,6 +178,7 @@ struct lwip {
     return fail(ec), 0;
   }
 
+  /// `lwip_shutdown`. Errors: `not_connected`.
   static void shutdown(handle_type s, shutdown_how how, std::error_code& ec) noexcept {
     // On a socket that never connected, lwIP's shutdown would release the socket's connection block.
     if (const int e = peer_error(s); e != 0) {
@@ -172,6 +190,9 @@ struct lwip {
     ec.clear();
   }
 
+  /// `lwip_setsockopt` with lwIP's levels and names. Errors: `no_protocol_option` (a mismatched pair, or an
+  /// option this lwIP lacks: `so_sndbuf` always, `so_reuseaddr` without `SO_REUSE`, `so_rcvbuf` without
+  /// `LWIP_SO_RCVBUF`), `invalid_argument` (the connection is gone).
   static void setsockopt(handle_type s, option_level level, socket_option option, int value,
                          std::error_code& ec) noexcept {
     int lvl = 0, name = 0;
@@ -186,6 +207,8 @@ struct lwip {
     ec.clear();
   }
 
+  /// `lwip_getsockopt`, flags as 0 or 1. Errors as `setsockopt`, except that `so_sndbuf` reads as
+  /// `TCP_SND_BUF` (and `so_rcvbuf` as `TCP_WND` without `LWIP_SO_RCVBUF`).
   static int getsockopt(handle_type s, option_level level, socket_option option, std::error_code& ec) noexcept {
     int lvl = 0, name = 0, value = 0;
     if (!native_option(level, option, lvl, name, ec)) return 0;
@@ -199,6 +222,7 @@ struct lwip {
     return value;
   }
 
+  /// `lwip_getsockname`. Errors: `bad_file_descriptor`.
   static address local_address(handle_type s, std::error_code& ec) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
@@ -207,6 +231,7 @@ struct lwip {
     return from_native(sa);
   }
 
+  /// `lwip_getpeername`. Errors: `not_connected`.
   static address peer_address(handle_type s, std::error_code& ec) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
@@ -231,14 +256,18 @@ struct lwip {
   /// lwIP's `struct pollfd` (the host's, when lwIP uses the system's socket headers).
   using poll_entry = pollfd;
 
+  /// An entry asking for `events` (`pollin`, `pollout`) on `s`.
   static poll_entry make_poll_entry(handle_type s, unsigned events) noexcept {
     pollfd p{};
     p.fd = s;
     p.events = native_events(events);
     return p;
   }
+  /// The handle an entry watches.
   static handle_type poll_entry_handle(const poll_entry& entry) noexcept { return entry.fd; }
+  /// Changes what an entry asks for.
   static void set_poll_events(poll_entry& entry, unsigned events) noexcept { entry.events = native_events(events); }
+  /// What the last `poll` found for an entry, as usock's `pollin`... flags.
   static unsigned poll_revents(const poll_entry& entry) noexcept {
     const int r = entry.revents;
     return ((r & POLLIN) ? pollin : 0u) | ((r & POLLOUT) ? pollout : 0u) | ((r & POLLERR) ? pollerr : 0u) |
