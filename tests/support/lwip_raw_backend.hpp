@@ -11,6 +11,8 @@ namespace usock_test {
 
 using backend = usock::lwip_raw;
 inline constexpr const char* backend_name = "lwip_raw";
+/// The accept queue is sized by listen()'s backlog; a full one makes lwIP drop further SYNs (tcp_backlog_delayed).
+inline constexpr bool listen_backlog_enforced = true;
 
 /// Started before the first case and stopped after the last one.
 struct environment {

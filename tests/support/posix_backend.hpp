@@ -6,6 +6,8 @@ namespace usock_test {
 
 using backend = usock::posix;
 inline constexpr const char* backend_name = "posix";
+/// Whether a full listen() backlog holds further connections off (so connect() can time out against it).
+inline constexpr bool listen_backlog_enforced = true;
 
 /// Started before the first case and stopped after the last one.
 struct environment {
