@@ -21,6 +21,11 @@ struct sizes {
   std::size_t lines = 1'000'000;                  ///< small messages: newline-terminated lines
   static constexpr std::size_t line_length = 32;  ///< small messages: bytes per line, the newline included
   const std::string* line_data = nullptr;         ///< small messages: `lines` lines back to back
+  /// bulk stream: what every contender sends and receives into, `bulk_chunk` bytes each, page-aligned and shared,
+  /// so that no contender gains or loses by where its buffers happen to lie (the kernel's copies are faster or
+  /// slower depending on alignment, which is no library's doing).
+  const char* bulk_out = nullptr;
+  char* bulk_in = nullptr;
 };
 
 /// The text of `n` lines of `sizes::line_length` bytes each (`line 00000042 ...\n`).

@@ -3,7 +3,6 @@
 #include <cstddef>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include <asio.hpp>
 
@@ -34,14 +33,14 @@ struct asio_workloads {
   static double bulk(const sizes& s) {
     asio::io_context io;
     auto [client, server] = connected_pair(io);
-    const std::vector<char> chunk(s.bulk_chunk, 'b');
-    std::vector<char> in(s.bulk_chunk);
+    const asio::const_buffer chunk(s.bulk_out, s.bulk_chunk);
+    const asio::mutable_buffer in(s.bulk_in, s.bulk_chunk);
     std::thread sender([&] {
-      for (std::size_t sent = 0; sent < s.bulk_bytes; sent += s.bulk_chunk) asio::write(client, asio::buffer(chunk));
+      for (std::size_t sent = 0; sent < s.bulk_bytes; sent += s.bulk_chunk) asio::write(client, chunk);
     });
     const auto start = clock::now();
     std::size_t got = 0;
-    while (got < s.bulk_bytes) got += server.read_some(asio::buffer(in));
+    while (got < s.bulk_bytes) got += server.read_some(in);
     const double t = seconds_since(start);
     sender.join();
     expect(got == s.bulk_bytes, "bulk: byte count");

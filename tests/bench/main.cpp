@@ -22,6 +22,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -253,10 +254,21 @@ int run(int argc, char** argv) {
   add(plain_lwip_contender(), "lwIP", true);
 #endif
 
-  sizes s = make_sizes(opt.scale);
+  // The bulk stream's two buffers, page-aligned, shared by every contender (see sizes::bulk_out).
+  const std::size_t chunk = sizes{}.bulk_chunk;
+  const std::unique_ptr<char, decltype(&std::free)> bulk_out(static_cast<char*>(std::aligned_alloc(4096, chunk)),
+                                                              &std::free);
+  const std::unique_ptr<char, decltype(&std::free)> bulk_in(static_cast<char*>(std::aligned_alloc(4096, chunk)),
+                                                             &std::free);
+  if (!bulk_out || !bulk_in) return 2;
+  std::memset(bulk_out.get(), 'b', chunk);
+  std::memset(bulk_in.get(), 0, chunk);
+
+  sizes s = make_sizes(opt.scale), warm = make_sizes(opt.scale / 20);
+  s.bulk_out = warm.bulk_out = bulk_out.get();
+  s.bulk_in = warm.bulk_in = bulk_in.get();
   const std::string line_data = make_lines(s.lines);
   s.line_data = &line_data;
-  sizes warm = make_sizes(opt.scale / 20);
   const std::string warm_lines = make_lines(warm.lines);
   warm.line_data = &warm_lines;
 

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -77,15 +76,15 @@ struct plain_workloads {
   static double bulk(const sizes& s) {
     int client = -1, server = -1;
     connected_pair(client, server);
-    std::vector<char> chunk(s.bulk_chunk, 'b'), in(s.bulk_chunk);
+
     std::thread sender([&] {
       for (std::size_t sent = 0; sent < s.bulk_bytes; sent += s.bulk_chunk)
-        expect(send_all(client, chunk.data(), s.bulk_chunk), "send");
+        expect(send_all(client, s.bulk_out, s.bulk_chunk), "send");
     });
     const auto start = clock::now();
     std::size_t got = 0;
     while (got < s.bulk_bytes) {
-      const ssize_t n = Api::recv(server, in.data(), in.size(), 0);
+      const ssize_t n = Api::recv(server, s.bulk_in, s.bulk_chunk, 0);
       expect(n > 0, "recv");
       got += static_cast<std::size_t>(n);
     }

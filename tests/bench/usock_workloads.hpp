@@ -6,7 +6,6 @@
 #include <string>
 #include <thread>
 #include <utility>
-#include <vector>
 
 #include <usock/usock.hpp>
 
@@ -38,8 +37,8 @@ struct usock_workloads {
 
   static double bulk(const sizes& s) {
     auto [client, server] = connected_pair();
-    const std::vector<std::byte> chunk(s.bulk_chunk, std::byte{'b'});
-    std::vector<std::byte> in(s.bulk_chunk);
+    const std::span<const char> chunk(s.bulk_out, s.bulk_chunk);
+    const std::span<char> in(s.bulk_in, s.bulk_chunk);
     std::thread sender([&] {
       for (std::size_t sent = 0; sent < s.bulk_bytes; sent += s.bulk_chunk) client.sendall(chunk);
     });
