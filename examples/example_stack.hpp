@@ -13,14 +13,22 @@
 #include <usock/usock.hpp>
 
 #if defined(USOCK_BACKEND_LWIP_RAW)
-#error "the examples run on the POSIX or the lwIP socket-API backend"
+#include <host_stack.hpp>
 #elif defined(USOCK_BACKEND_LWIP)
 #include <usock_lwip_host.hpp>
 #endif
 
 namespace usock_example {
 
-#if defined(USOCK_BACKEND_LWIP)
+#if defined(USOCK_BACKEND_LWIP_RAW)
+/// lwIP built with NO_SYS=1 in this process, driven by a thread of its own and locked around every call, as a
+/// board with threads would run it (tests/lwip_raw/host).
+struct network_stack {
+  usock_lwip_raw_host::stack stack{usock_lwip_raw_host::mode::threaded};
+};
+inline constexpr std::string_view stack_name = "lwip_raw";
+static_assert(std::is_same_v<usock::default_backend, usock::lwip_raw>);
+#elif defined(USOCK_BACKEND_LWIP)
 /// lwIP in this process, started for the lifetime of the object.
 using network_stack = usock::lwip_host::stack;
 /// The name of the stack `usock::socket` runs on, as the examples print it.

@@ -140,7 +140,7 @@ int main(int argc, char* argv[]) try {
   usock::socket server(usock::af_inet, usock::sock_stream);
   server.setsockopt(usock::sol_socket, usock::so_reuseaddr, 1);
   server.bind({host, port});
-  server.listen();
+  server.listen(128);  // many clients may arrive at once
   server.setblocking(false);
   const usock::address bound = server.getsockname();
   std::cout << "stack: " << usock_example::stack_name << "\n";

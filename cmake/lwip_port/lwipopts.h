@@ -47,7 +47,7 @@
 #define MEM_ALIGNMENT                   8
 #define MEM_SIZE                        (1024 * 1024)
 #define MEMP_NUM_PBUF                   64
-#define MEMP_NUM_TCP_PCB                64
+#define MEMP_NUM_TCP_PCB                256  /* 100 clients and their 100 server ends at once (examples) */
 #define MEMP_NUM_TCP_PCB_LISTEN         32
 #define MEMP_NUM_TCP_SEG                512
 #define MEMP_NUM_REASSDATA              8
