@@ -5,7 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <ostream>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <string_view>
@@ -164,7 +164,9 @@ class address {
     return std::string(format(buf));
   }
 
-  friend std::ostream& operator<<(std::ostream& os, const address& a) {
+  /// Prints `to_string()`'s text. A template, so that this header needs only `<iosfwd>`.
+  template <class Traits>
+  friend std::basic_ostream<char, Traits>& operator<<(std::basic_ostream<char, Traits>& os, const address& a) {
     std::array<char, max_length> buf{};
     return os << a.format(buf);
   }

@@ -237,7 +237,16 @@ class basic_socket {
   /// returns the partial line read before it.
   std::string readline(std::error_code& ec) {
     std::string line;
-    if (!check(ec)) return line;
+    readline(line, ec);
+    return line;
+  }
+
+  /// `readline()` into `line`, as `std::getline`: `line` is cleared first and its capacity reused, so reading
+  /// many lines into one string allocates only when a line is longer than any before. Returns `line.size()`
+  /// (0 at EOF). On an error, `line` holds the partial line read before it.
+  std::size_t readline(std::string& line, std::error_code& ec) {
+    line.clear();
+    if (!check(ec)) return 0;
     const auto deadline = start_deadline();
     for (;;) {
       if (buffered() != 0) {
@@ -246,11 +255,11 @@ class basic_socket {
         const std::size_t take = nl == std::string_view::npos ? view.size() : nl + 1;
         line.append(view.data(), take);
         buffer_->consume(take);
-        if (nl != std::string_view::npos) return line;
+        if (nl != std::string_view::npos) return line.size();
       }
-      if (!ensure_buffer(ec)) return line;
+      if (!ensure_buffer(ec)) return line.size();
       const std::size_t n = recv_direct(buffer_->free_space(), deadline, ec);
-      if (n == 0) return line;
+      if (n == 0) return line.size();
       buffer_->commit(n);
     }
   }
@@ -365,10 +374,17 @@ class basic_socket {
     return data;
   }
   std::string readline() {
-    std::error_code ec;
-    std::string line = readline(ec);
-    if (ec) put_back_and_throw(line, ec, "readline");
+    std::string line;
+    readline(line);
     return line;
+  }
+  std::size_t readline(std::string& line) {
+    std::error_code ec;
+    readline(line, ec);
+    if (ec) {
+      put_back_and_throw(line, ec, "readline");
+    }
+    return line.size();
   }
   void setsockopt(option_level level, socket_option option, int value) {
     throwing("setsockopt", [&](std::error_code& ec) { setsockopt(level, option, value, ec); });

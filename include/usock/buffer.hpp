@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <ranges>
+
 #include <span>
 #include <string>
 #include <string_view>

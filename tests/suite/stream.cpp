@@ -113,3 +113,22 @@ TEST_CASE("readline handles lines longer than its read-ahead block", "[stream]")
   CHECK(server.readline() == line);
   CHECK(server.readline() == "tail");
 }
+
+TEST_CASE("readline into a string reuses it, as std::getline", "[stream]") {
+  auto [client, server] = connected_pair();
+  client.sendall("first line\nsecond\nend");
+  client.close();
+  std::string line;
+  CHECK(server.readline(line) == 11);
+  CHECK(line == "first line\n");
+  const auto capacity = line.capacity();
+  const char* storage = line.data();
+  CHECK(server.readline(line) == 7);
+  CHECK(line == "second\n");
+  CHECK(line.capacity() == capacity);  // a shorter line fits the same storage
+  CHECK(line.data() == storage);
+  CHECK(server.readline(line) == 3);
+  CHECK(line == "end");
+  CHECK(server.readline(line) == 0);
+  CHECK(line.empty());
+}
