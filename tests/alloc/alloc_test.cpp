@@ -188,6 +188,25 @@ TEST_CASE("a refused connect reports its error without allocating", "[alloc]") {
   CHECK(ec == std::errc::connection_refused);
 }
 
+TEST_CASE("readline(line) reuses the line's capacity and allocates nothing once warm", "[alloc]") {
+  auto [client, server] = connected_pair();
+  const std::string text = std::string(100, 'l') + "\n";
+  std::string all;
+  for (int i = 0; i < 50; ++i) all += text;
+  client.sendall(all);
+
+  std::string line;
+  REQUIRE(server.readline(line) == text.size());  // warm-up: the read-ahead block and the line's capacity
+  std::error_code ec;
+  std::size_t total = 0;
+  require_none(allocations_in([&] {
+    for (int i = 1; i < 50; ++i) total += server.readline(line, ec);
+  }));
+  CHECK(!ec);
+  CHECK(total == 49 * text.size());
+  CHECK(line == text);
+}
+
 TEST_CASE("recv(max), read and readline allocate, and the counter sees it", "[alloc]") {
   auto [client, server] = connected_pair();
   const std::string line(100, 'l');
