@@ -34,15 +34,16 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# build [target...]: configures build/ and builds the targets given, or everything.
 build() {
   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j "$(nproc)"
+  cmake --build build -j "$(nproc)" ${1:+--target "$@"}
 }
 
 case "${1:-}" in
   demo)
     install_packages
-    build
+    build usock_example_echo_demo
     ./build/examples/echo_demo
     ;;
   test)
