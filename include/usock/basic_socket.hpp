@@ -245,6 +245,15 @@ class basic_socket {
   /// many lines into one string allocates only when a line is longer than any before. Returns `line.size()`
   /// (0 at EOF). On an error, `line` holds the partial line read before it.
   std::size_t readline(std::string& line, std::error_code& ec) {
+    if (buffered() != 0) {  // the usual case: the whole line is buffered already
+      const std::string_view view = buffer_->view();
+      if (const std::size_t nl = view.find('\n'); nl != std::string_view::npos) {
+        line.assign(view.data(), nl + 1);
+        buffer_->consume(nl + 1);
+        if (ec) ec.clear();
+        return line.size();
+      }
+    }
     line.clear();
     if (!check(ec)) return 0;
     const auto deadline = start_deadline();
