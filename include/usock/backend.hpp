@@ -7,7 +7,7 @@
 /// to `std::errc`). `basic_socket` owns every policy above that: timeouts and deadlines, loops, closed-socket
 /// checks and buffering. It knows nothing of POSIX or lwIP.
 
-#include <chrono>
+#include "detail/chrono.hpp"
 #include <concepts>
 #include <cstddef>
 #include <cstdint>

@@ -2,13 +2,11 @@
 /// \file
 /// `usock::basic_socket<Backend>`: a TCP socket whose calls read like MicroPython's and CPython's `socket`.
 
-#include <algorithm>
-#include <chrono>
+#include "detail/chrono.hpp"
 #include <climits>
 #include <cstddef>
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <new>
 #include <optional>
 #include <type_traits>
@@ -70,13 +68,13 @@ class basic_socket {
   basic_socket(basic_socket&& other) noexcept
       : handle_(std::exchange(other.handle_, Backend::invalid_handle)),
         timeout_ms_(other.timeout_ms_),
-        buffer_(std::move(other.buffer_)) {}
+        buffer_(std::exchange(other.buffer_, nullptr)) {}
   basic_socket& operator=(basic_socket&& other) noexcept {
     if (this != &other) {
       release();
       handle_ = std::exchange(other.handle_, Backend::invalid_handle);
       timeout_ms_ = other.timeout_ms_;
-      buffer_ = std::move(other.buffer_);
+      buffer_ = std::exchange(other.buffer_, nullptr);
     }
     return *this;
   }
@@ -223,7 +221,7 @@ class basic_socket {
     const auto deadline = start_deadline();
     std::size_t got = 0;
     for (;;) {
-      if (data.size() - got < read_chunk) data.resize(std::max(data.size() * 2, got + read_chunk));
+      if (data.size() - got < read_chunk) data.resize(data.size() * 2 > got + read_chunk ? data.size() * 2 : got + read_chunk);
       const std::size_t n = recv_some(mutable_bytes(data).subspan(got), deadline, ec);
       if (n == 0) break;
       got += n;
@@ -327,7 +325,7 @@ class basic_socket {
   /// dropped.
   void close(std::error_code& ec) noexcept {
     ec.clear();
-    buffer_.reset();
+    drop_buffer();
     if (is_open()) Backend::close(std::exchange(handle_, Backend::invalid_handle), ec);
   }
 
@@ -437,6 +435,7 @@ class basic_socket {
   explicit basic_socket(handle_type handle) noexcept : handle_(handle) {}
 
   void release() noexcept {
+    drop_buffer();
     if (is_open()) {
       std::error_code ignored;
       Backend::close(handle_, ignored);
@@ -483,7 +482,7 @@ class basic_socket {
         ec = detail::make_error(std::errc::timed_out);
         return false;
       }
-      if (Backend::wait(handle_, what, static_cast<int>(std::min<decltype(left)>(left, INT_MAX)), ec)) return true;
+      if (Backend::wait(handle_, what, static_cast<int>(left < INT_MAX ? left : INT_MAX), ec)) return true;
       if (ec) return false;
     }
   }
@@ -511,10 +510,14 @@ class basic_socket {
 
   std::size_t buffered() const noexcept { return buffer_ ? buffer_->size() : 0; }
   std::size_t take_buffered(mutable_bytes out) noexcept { return buffer_ ? buffer_->take(out) : 0; }
+  void drop_buffer() noexcept {
+    delete buffer_;
+    buffer_ = nullptr;
+  }
   bool ensure_buffer(std::error_code& ec) noexcept {
     if (!buffer_) {
-      buffer_.reset(new (std::nothrow) detail::read_buffer);
-      if (buffer_ && !buffer_->allocated()) buffer_.reset();
+      buffer_ = new (std::nothrow) detail::read_buffer;
+      if (buffer_ && !buffer_->allocated()) drop_buffer();
     }
     if (buffer_) return true;
     ec = detail::make_error(std::errc::not_enough_memory);
@@ -525,7 +528,7 @@ class basic_socket {
   /// Puts `data` back in front of anything buffered, so the next read returns it, then throws.
   [[noreturn]] void put_back_and_throw(const_bytes data, const std::error_code& ec, const char* operation) {
     if (!data.empty()) {
-      if (!buffer_) buffer_ = std::make_unique<detail::read_buffer>();
+      if (!buffer_) buffer_ = new detail::read_buffer;
       buffer_->unread(data);
     }
     throw error(ec, operation);
@@ -548,7 +551,8 @@ class basic_socket {
 
   handle_type handle_ = Backend::invalid_handle;
   std::int32_t timeout_ms_ = no_timeout;  // -1: blocking; 0: non-blocking; > 0: deadline per call
-  std::unique_ptr<detail::read_buffer> buffer_;  // allocated by the first readline(), which is the only filler
+  // Owned; allocated by the first readline(), which is the only filler (a plain pointer: no <memory>).
+  detail::read_buffer* buffer_ = nullptr;
 };
 
 }  // namespace usock

@@ -5,8 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
-
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,14 +17,20 @@ template <class T>
 concept byte_like = std::same_as<T, std::byte> || std::same_as<T, char> || std::same_as<T, unsigned char> ||
                     std::same_as<T, signed char>;
 
+/// The element type of a range with `std::data`, const included: `const char` for a `const std::string`.
+template <class R>
+using element_t = std::remove_reference_t<decltype(*std::data(std::declval<R&>()))>;
+
+/// A contiguous, sized range of bytes. `std::span` decides contiguity, so this needs no `<ranges>`.
 template <class R>
 concept contiguous_byte_range =
-    std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
-    byte_like<std::remove_cv_t<std::ranges::range_value_t<R>>>;
+    requires(R& r) {
+      std::data(r);
+      std::size(r);
+    } && byte_like<std::remove_cv_t<element_t<R>>> && std::is_constructible_v<std::span<element_t<R>>, R&>;
 
 template <class R>
-concept writable_byte_range =
-    contiguous_byte_range<R> && !std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<R>>>;
+concept writable_byte_range = contiguous_byte_range<R> && !std::is_const_v<element_t<R>>;
 }  // namespace detail
 
 /// Bytes to send: a read-only view. Built implicitly from
@@ -50,11 +54,10 @@ class const_bytes {
       : data_(reinterpret_cast<const std::byte*>(text)), size_(bounded_length(text, N)) {}
   template <class R>
     requires detail::contiguous_byte_range<R> && (!std::is_array_v<std::remove_cvref_t<R>> ||
-                                                  !std::same_as<std::ranges::range_value_t<R>, char>) &&
+                                                  !std::same_as<std::remove_cv_t<detail::element_t<R>>, char>) &&
              (!std::convertible_to<R, std::string_view>)
   const_bytes(R&& range) noexcept  // NOLINT
-      : data_(reinterpret_cast<const std::byte*>(std::ranges::data(range))),
-        size_(std::ranges::size(range) * sizeof(std::ranges::range_value_t<R>)) {}
+      : data_(reinterpret_cast<const std::byte*>(std::data(range))), size_(std::size(range) * sizeof(*std::data(range))) {}
 
   constexpr const std::byte* data() const noexcept { return data_; }
   constexpr std::size_t size() const noexcept { return size_; }
@@ -83,8 +86,7 @@ class mutable_bytes {
   template <class R>
     requires detail::writable_byte_range<R>
   mutable_bytes(R&& range) noexcept  // NOLINT: implicit by design
-      : data_(reinterpret_cast<std::byte*>(std::ranges::data(range))),
-        size_(std::ranges::size(range) * sizeof(std::ranges::range_value_t<R>)) {}
+      : data_(reinterpret_cast<std::byte*>(std::data(range))), size_(std::size(range) * sizeof(*std::data(range))) {}
 
   constexpr std::byte* data() const noexcept { return data_; }
   constexpr std::size_t size() const noexcept { return size_; }

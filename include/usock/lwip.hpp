@@ -14,7 +14,7 @@
 /// Threads: as on every lwIP without `LWIP_NETCONN_FULLDUPLEX`, one socket must be used by one thread at a time
 /// (two sockets on two threads are fine); in particular, do not close a socket while another thread waits on it.
 
-#include <chrono>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -25,6 +25,7 @@
 #include "backend.hpp"
 #include "buffer.hpp"
 #include "constants.hpp"
+#include "detail/chrono.hpp"
 #include "detail/lwip_clock.hpp"
 #include "detail/lwip_config.hpp"
 #include "detail/lwip_errno.hpp"
@@ -66,12 +67,14 @@ struct lwip {
     if (!native_family(family, domain, ec)) return invalid_handle;
     const int s = ::lwip_socket(domain, SOCK_STREAM, 0);
     if (s < 0) return fail(ec), invalid_handle;
+    remember_peer(s, false);
     ec.clear();
     return s;
   }
 
   /// `lwip_close`. Errors: `bad_file_descriptor`.
   static void close(handle_type s, std::error_code& ec) noexcept {
+    remember_peer(s, false);
     if (::lwip_close(s) != 0) return fail(ec);
     ec.clear();
   }
@@ -89,7 +92,7 @@ struct lwip {
   static void connect(handle_type s, const address& addr, std::error_code& ec) noexcept {
     native_address sa;
     if (!to_native(s, addr, sa, ec)) return;
-    if (::lwip_connect(s, sa.get(), sa.length) == 0) return ec.clear();
+    if (::lwip_connect(s, sa.get(), sa.length) == 0) return remember_peer(s, true), ec.clear();
     connect_failed(errno, ec);
   }
 
@@ -98,7 +101,7 @@ struct lwip {
     int err = 0;
     socklen_t len = sizeof err;
     if (::lwip_getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return fail(ec);
-    if (err == 0) return ec.clear();
+    if (err == 0) return remember_peer(s, true), ec.clear();
     connect_failed(err, ec);
   }
 
@@ -135,9 +138,14 @@ struct lwip {
     socklen_t len = sizeof sa;
     const int conn = ::lwip_accept(s, reinterpret_cast<sockaddr*>(&sa), &len);
     if (conn < 0) return fail(ec), invalid_handle;
+    remember_peer(conn, true);
     if (nonblocking) {
       set_nonblocking(conn, true, ec);
-      if (ec) return ::lwip_close(conn), invalid_handle;
+      if (ec) {
+        std::error_code ignored;  // the error to report is the one in ec
+        close(conn, ignored);
+        return invalid_handle;
+      }
     }
     peer = from_native(sa);
     ec.clear();
@@ -156,7 +164,14 @@ struct lwip {
   /// `lwip_recv`: 0 at EOF (and after it). Errors: `resource_unavailable_try_again` (non-blocking, nothing
   /// there), `connection_reset` (after the data that came before it), `not_connected` (never connected).
   static std::size_t recv(handle_type s, mutable_bytes buffer, std::error_code& ec) noexcept {
-    // First without waiting: data, EOF and errors come back from this one call.
+    if (known_peer(s)) {
+      // Connected: one call, which honours the socket's own O_NONBLOCK.
+      const auto n = ::lwip_recv(s, buffer.data(), buffer.size(), 0);
+      if (n >= 0) return ec.clear(), static_cast<std::size_t>(n);
+      if (errno == ENOTCONN) return at_eof(s, ec), 0;
+      return fail(ec), 0;
+    }
+    // Not known to be connected. First without waiting: data, EOF and errors come back from this one call.
     const auto n = ::lwip_recv(s, buffer.data(), buffer.size(), MSG_DONTWAIT);
     if (n >= 0) return ec.clear(), static_cast<std::size_t>(n);
     if (errno == ENOTCONN) return at_eof(s, ec), 0;
@@ -427,6 +442,22 @@ struct lwip {
   }
 
   static bool would_block(int e) noexcept { return e == EWOULDBLOCK || e == EAGAIN; }
+
+  /// Whether each socket number has a peer (set by a successful `connect` and by `accept`, cleared by `open`
+  /// and `close`): `recv` on such a socket can block in lwIP without the risk of waiting forever on a socket
+  /// that never connected. Relaxed atomics: a socket is used by one thread at a time.
+  static inline std::atomic<bool> has_peer_[USOCK_LWIP_TRACKED_SOCKETS]{};
+  static std::atomic<bool>* peer_flag(handle_type s) noexcept {
+    const auto i = static_cast<unsigned long>(static_cast<long>(s) - LWIP_SOCKET_OFFSET);
+    return i < static_cast<unsigned long>(USOCK_LWIP_TRACKED_SOCKETS) ? &has_peer_[i] : nullptr;
+  }
+  static void remember_peer(handle_type s, bool connected) noexcept {
+    if (auto* flag = peer_flag(s)) flag->store(connected, std::memory_order_relaxed);
+  }
+  static bool known_peer(handle_type s) noexcept {
+    const auto* flag = peer_flag(s);
+    return flag != nullptr && flag->load(std::memory_order_relaxed);
+  }
 
   /// lwIP delivers EOF once, then answers ENOTCONN; POSIX keeps returning 0. A socket that still has its peer
   /// is at EOF (or shut for reading): 0 again. One without is not connected.

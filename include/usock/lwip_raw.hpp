@@ -14,7 +14,7 @@
 /// A handle is a small integer naming a slot (so `basic_socket<lwip_raw>` is 16 bytes on a 64-bit host).
 
 #include <algorithm>
-#include <chrono>
+#include "detail/chrono.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <system_error>

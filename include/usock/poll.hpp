@@ -9,7 +9,7 @@
 /// ```
 
 #include <array>
-#include <chrono>
+#include "detail/chrono.hpp"
 #include <climits>
 #include <cstddef>
 #include <optional>

@@ -4,7 +4,7 @@
 /// This is the only usock header that includes the system's socket headers.
 
 #include <cerrno>
-#include <chrono>
+#include "detail/chrono.hpp"
 #include <cstdint>
 #include <cstring>
 #include <string>

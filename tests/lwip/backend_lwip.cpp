@@ -2,7 +2,9 @@
 // where the backend evens out an lwIP behaviour that differs from POSIX (see docs/lwip.md). Runs on the host
 // harness, like the shared suite.
 #include <chrono>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include <usock/lwip.hpp>
 #include <usock/poll.hpp>
@@ -89,6 +91,25 @@ TEST_CASE("recv on a never-connected socket reports not_connected instead of wai
   listening.bind(loopback());
   listening.listen(1);
   CHECK(error_of([&](auto& ec) { listening.recv(buf, ec); }) == std::errc::not_connected);
+}
+
+TEST_CASE("a socket number that had a peer does not pass it on to the next socket given that number", "[lwip]") {
+  // recv on a socket the backend knows is connected is one blocking lwip_recv; a new socket that gets the
+  // number of a closed, connected one must not be taken for connected (lwIP would wait on it for ever).
+  auto pair = connected_pair();
+  const int number = pair.client.fileno();
+  pair.client.close();
+  std::vector<socket_t> fresh;
+  while (fresh.size() < 16 && (fresh.empty() || fresh.back().fileno() != number)) fresh.emplace_back();
+  REQUIRE(fresh.back().fileno() == number);  // lwIP hands out the lowest free number
+  socket_t& reused = fresh.back();
+  std::array<char, 4> buf;
+  reused.settimeout(std::chrono::milliseconds(300));  // with the old owner's state this would time out
+  CHECK(error_of([&](auto& ec) { reused.recv(buf, ec); }) == std::errc::not_connected);
+  reused.settimeout(std::nullopt);
+  CHECK(error_of([&](auto& ec) { reused.recv(buf, ec); }) == std::errc::not_connected);
+  // and the accepted end, which keeps its number, still reads its peer's end of stream at once
+  CHECK(pair.server.recv(buf) == 0);
 }
 
 TEST_CASE("a refused non-blocking connect ends writable with an error and hang-up, then connection_refused",

@@ -59,3 +59,12 @@ extern "C" {
 #if !defined(FIONBIO)
 #error "usock::lwip switches sockets to non-blocking mode with lwip_ioctl(FIONBIO), which lwip/sockets.h (or the headers named by LWIP_SOCKET_EXTERNAL_HEADER_SOCKETS_H) must define."
 #endif
+
+#ifndef USOCK_LWIP_TRACKED_SOCKETS
+/// How many lwIP socket numbers (from `LWIP_SOCKET_OFFSET` up) the backend remembers as connected, one byte
+/// each, so that `recv` on them is a single `lwip_recv`. A socket beyond these still works: its `recv` first
+/// checks, without blocking, that the socket has a peer (three more lwIP calls when it has to wait). The
+/// default covers every socket of a stack with a fixed socket table (`MEMP_NUM_NETCONN`); a stack that
+/// allocates sockets as it goes (Debian's `liblwip`) wants a larger figure.
+#define USOCK_LWIP_TRACKED_SOCKETS MEMP_NUM_NETCONN
+#endif

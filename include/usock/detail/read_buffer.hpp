@@ -2,10 +2,9 @@
 /// \file
 /// The block a socket reads ahead into for `readline()`, allocated only when `readline()` is first called.
 
-#include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <memory>
+#include <new>
 #include <string_view>
 
 #include "../buffer.hpp"
@@ -20,10 +19,15 @@ namespace usock::detail {
 /// Unread bytes in `[begin_, end_)` of a heap block. Grows only when a throwing read puts back more than fits.
 class read_buffer {
  public:
+  read_buffer() noexcept = default;
+  read_buffer(const read_buffer&) = delete;
+  read_buffer& operator=(const read_buffer&) = delete;
+  ~read_buffer() { delete[] data_; }
+
   /// False when the block could not be allocated.
   bool allocated() const noexcept { return data_ != nullptr; }
   std::size_t size() const noexcept { return end_ - begin_; }
-  std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data_.get()) + begin_, size()}; }
+  std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data_) + begin_, size()}; }
 
   void consume(std::size_t n) noexcept {
     begin_ += n;
@@ -31,19 +35,19 @@ class read_buffer {
   }
   /// Moves up to `out.size()` buffered bytes into `out`.
   std::size_t take(mutable_bytes out) noexcept {
-    const std::size_t n = std::min(out.size(), size());
-    if (n != 0) std::memcpy(out.data(), data_.get() + begin_, n);
+    const std::size_t n = out.size() < size() ? out.size() : size();
+    if (n != 0) std::memcpy(out.data(), data_ + begin_, n);
     consume(n);
     return n;
   }
   /// The free tail to receive into; compacts first so it is never empty.
   mutable_bytes free_space() noexcept {
     if (end_ == capacity_ && begin_ != 0) {
-      std::memmove(data_.get(), data_.get() + begin_, size());
+      std::memmove(data_, data_ + begin_, size());
       end_ -= begin_;
       begin_ = 0;
     }
-    return {data_.get() + end_, capacity_ - end_};
+    return {data_ + end_, capacity_ - end_};
   }
   void commit(std::size_t n) noexcept { end_ += n; }
 
@@ -52,20 +56,22 @@ class read_buffer {
     if (data.size() <= begin_) {
       begin_ -= data.size();
     } else {
-      const std::size_t new_capacity = std::max(capacity_, data.size() + size());
-      auto bigger = std::make_unique<std::byte[]>(new_capacity);
-      if (size() != 0) std::memcpy(bigger.get() + data.size(), data_.get() + begin_, size());
-      end_ = data.size() + size();
+      const std::size_t needed = data.size() + size();
+      const std::size_t new_capacity = needed > capacity_ ? needed : capacity_;
+      auto* bigger = new std::byte[new_capacity];
+      if (size() != 0) std::memcpy(bigger + data.size(), data_ + begin_, size());
+      end_ = needed;
       begin_ = 0;
-      data_ = std::move(bigger);
+      delete[] data_;
+      data_ = bigger;
       capacity_ = new_capacity;
     }
-    std::memcpy(data_.get() + begin_, data.data(), data.size());
+    std::memcpy(data_ + begin_, data.data(), data.size());
   }
 
  private:
   std::size_t capacity_ = USOCK_READ_BUFFER_SIZE;
-  std::unique_ptr<std::byte[]> data_{new (std::nothrow) std::byte[USOCK_READ_BUFFER_SIZE]};
+  std::byte* data_ = new (std::nothrow) std::byte[USOCK_READ_BUFFER_SIZE];
   std::size_t begin_ = 0, end_ = 0;
 };
 
