@@ -57,12 +57,14 @@
 /* ---- The connection limit ----
  * Every socket holds one netconn, and lwIP allocates the netconn of an incoming connection when the handshake
  * completes, before accept(): MEMP_NUM_NETCONN is the socket table (NUM_SOCKETS in sockets.c) and the binding
- * limit. 201 = one listener and 100 connections with both ends in this process (200 sockets). Each socket has at
- * most one TCP pcb, so MEMP_NUM_TCP_PCB = MEMP_NUM_NETCONN never runs out first: pcbs of closed connections
- * still in TIME_WAIT or closing are reclaimed by lwIP when a new one is needed (tcp_alloc). Listening sockets
- * use MEMP_NUM_TCP_PCB_LISTEN instead. */
+ * limit. 201 = one listener and 100 connections with both ends in this process (200 sockets).
+ * A socket has at most one TCP pcb, but a closed connection's pcb lives on without its socket until the peer has
+ * closed too (FIN_WAIT_2, LAST_ACK, CLOSING; lwIP reclaims TIME_WAIT pcbs when it needs one): the 55 pcbs beyond
+ * MEMP_NUM_NETCONN are for those. With MEMP_NUM_TCP_PCB == MEMP_NUM_NETCONN, a full table plus one half-closed
+ * connection runs out of pcbs first, and a new connection's SYN is dropped: connect() times out.
+ * Listening sockets use MEMP_NUM_TCP_PCB_LISTEN instead. */
 #define MEMP_NUM_NETCONN                201
-#define MEMP_NUM_TCP_PCB                201
+#define MEMP_NUM_TCP_PCB                256
 #define MEMP_NUM_TCP_PCB_LISTEN         16
 
 /* Memory: lwIP's own heap and fixed pools (no malloc), sized so the limit above is reached before any of them. */
