@@ -104,3 +104,53 @@ TEST_CASE("socket API: MEMP_NUM_NETCONN sockets all work, the next one is no_buf
   INFO(leaked);
   CHECK(leaked.empty());
 }
+
+TEST_CASE("socket API: pcbs of connections closed by one end count too: when they run out first, socket() is "
+          "no_buffer_space",
+          "[limit]") {
+  const auto before = usock_lwip_stats::take();
+  {
+    listener l(255);
+    // 100 connections whose clients close while their server ends stay open: 100 client pcbs wait in
+    // FIN_WAIT_2 without a socket, so 200 pcbs are in use for 101 netconns.
+    std::vector<socket_t> half_closed;
+    for (std::size_t i = 0; i < connections; ++i) {
+      socket_t client(usock::af_inet, usock::sock_stream);
+      client.settimeout(std::chrono::seconds(5));
+      client.connect(l.addr);
+      auto [server, peer] = l.sock.accept();
+      client.close();
+      server.settimeout(std::chrono::seconds(5));
+      REQUIRE(server.read() == "");
+      half_closed.push_back(std::move(server));
+    }
+    // New connections until socket() fails: the pcbs run out while the socket table still has room.
+    std::vector<pair> pairs;
+    std::error_code ec;
+    for (int i = 0; i < MEMP_NUM_TCP_PCB && !ec; ++i) {
+      socket_t client(usock::af_inet, usock::sock_stream, ec);
+      if (ec) break;
+      client.settimeout(std::chrono::seconds(5));
+      client.connect(l.addr);
+      auto [server, peer] = l.sock.accept();
+      server.settimeout(std::chrono::seconds(5));
+      pairs.push_back({std::move(client), std::move(server)});
+    }
+    INFO(ec.message());
+    CHECK(ec == std::errc::no_buffer_space);
+    const auto full = usock_lwip_stats::take(false);
+    CHECK(full.pool_used[MEMP_TCP_PCB] == MEMP_NUM_TCP_PCB);
+    CHECK(full.pool_used[MEMP_NETCONN] < MEMP_NUM_NETCONN);
+    CHECK(pairs.size() == (MEMP_NUM_TCP_PCB - 2 * connections) / 2);
+    echo_all(pairs, 0);
+
+    // The server ends close: the half-closed connections finish (TIME_WAIT pcbs are reclaimed on demand).
+    half_closed.clear();
+    socket_t again(usock::af_inet, usock::sock_stream, ec);
+    CHECK_FALSE(ec);
+    echo_all(pairs, 1);
+  }
+  const std::string leaked = usock_lwip_stats::settle_and_compare(before);
+  INFO(leaked);
+  CHECK(leaked.empty());
+}
