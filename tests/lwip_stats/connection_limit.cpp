@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "pool_check.hpp"
-#include "suite.hpp"
+#include "limit_helpers.hpp"
 
 using namespace usock_test;
 
@@ -22,22 +22,6 @@ constexpr std::size_t connections = (MEMP_NUM_NETCONN - 1) / 2;  // both ends in
 
 std::uint32_t netconns_in_use() { return usock_lwip_stats::take(false).pool_used[MEMP_NETCONN]; }
 
-struct pair {
-  socket_t client;
-  socket_t server;
-};
-
-/// Sends one byte each way on every connection, `round` telling the bytes apart, and checks each arrives.
-void echo_all(std::vector<pair>& pairs, int round) {
-  for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i].client.sendall(std::string(1, pattern_byte(i + round)));
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    const std::string got = pairs[i].server.read(1);
-    REQUIRE(got == std::string(1, pattern_byte(i + round)));
-    pairs[i].server.sendall(got);
-  }
-  for (std::size_t i = 0; i < pairs.size(); ++i) REQUIRE(pairs[i].client.read(1) == std::string(1, pattern_byte(i + round)));
-}
-
 }  // namespace
 
 TEST_CASE("socket API: MEMP_NUM_NETCONN sockets all work, the next one is no_buffer_space, a closed one frees room",
@@ -48,12 +32,7 @@ TEST_CASE("socket API: MEMP_NUM_NETCONN sockets all work, the next one is no_buf
     std::vector<pair> pairs;
     pairs.reserve(connections + 1);
     for (std::size_t i = 0; i < connections; ++i) {
-      socket_t client(usock::af_inet, usock::sock_stream);
-      client.settimeout(std::chrono::seconds(5));
-      client.connect(l.addr);
-      auto [server, peer] = l.sock.accept();
-      server.settimeout(std::chrono::seconds(5));
-      pairs.push_back({std::move(client), std::move(server)});
+      pairs.push_back(connect_through(l));
     }
     echo_all(pairs, 0);
     CHECK(netconns_in_use() == MEMP_NUM_NETCONN);
@@ -90,13 +69,7 @@ TEST_CASE("socket API: MEMP_NUM_NETCONN sockets all work, the next one is no_buf
     // Room for a whole connection again (two sockets): it works, and so does every other one.
     late.close();
     closing.server.close();
-    {
-      socket_t client(usock::af_inet, usock::sock_stream);
-      client.settimeout(std::chrono::seconds(5));
-      client.connect(l.addr);
-      auto [server, peer] = l.sock.accept();
-      pairs.push_back({std::move(client), std::move(server)});
-    }
+    pairs.push_back(connect_through(l));
     CHECK(netconns_in_use() == MEMP_NUM_NETCONN);
     echo_all(pairs, 3);
   }
@@ -115,14 +88,10 @@ TEST_CASE("socket API: pcbs of connections closed by one end count too: when the
     // FIN_WAIT_2 without a socket, so 200 pcbs are in use for 101 netconns.
     std::vector<socket_t> half_closed;
     for (std::size_t i = 0; i < connections; ++i) {
-      socket_t client(usock::af_inet, usock::sock_stream);
-      client.settimeout(std::chrono::seconds(5));
-      client.connect(l.addr);
-      auto [server, peer] = l.sock.accept();
-      client.close();
-      server.settimeout(std::chrono::seconds(5));
-      REQUIRE(server.read() == "");
-      half_closed.push_back(std::move(server));
+      pair p = connect_through(l);
+      p.client.close();
+      REQUIRE(p.server.read() == "");
+      half_closed.push_back(std::move(p.server));
     }
     // New connections until socket() fails: the pcbs run out while the socket table still has room.
     std::vector<pair> pairs;

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "suite.hpp"
+#include "limit_helpers.hpp"
 
 using namespace usock_test;
 
@@ -20,22 +20,6 @@ static_assert(MEMP_NUM_TCP_PCB > USOCK_LWIP_RAW_MAX_SOCKETS, "the socket pool, n
 namespace {
 
 constexpr std::size_t connections = (USOCK_LWIP_RAW_MAX_SOCKETS - 1) / 2;  // both ends here, plus the listener
-
-struct pair {
-  socket_t client;
-  socket_t server;
-};
-
-/// Sends one byte each way on every connection, `round` telling the bytes apart, and checks each arrives.
-void echo_all(std::vector<pair>& pairs, int round) {
-  for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i].client.sendall(std::string(1, pattern_byte(i + round)));
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    const std::string got = pairs[i].server.read(1);
-    REQUIRE(got == std::string(1, pattern_byte(i + round)));
-    pairs[i].server.sendall(got);
-  }
-  for (std::size_t i = 0; i < pairs.size(); ++i) REQUIRE(pairs[i].client.read(1) == std::string(1, pattern_byte(i + round)));
-}
 
 /// Waits (at most 5 s, polling the pool) until `n` slots are in use; true if they are.
 bool slots_in_use_become(std::size_t n) {
@@ -58,13 +42,7 @@ TEST_CASE("raw API: USOCK_LWIP_RAW_MAX_SOCKETS sockets all work, the next one is
     std::vector<pair> pairs;
     pairs.reserve(connections + 1);
     for (std::size_t i = 0; i < connections; ++i) {
-      socket_t client(usock::af_inet, usock::sock_stream);
-      client.settimeout(std::chrono::seconds(5));
-      client.connect(l.addr);
-      l.sock.settimeout(std::chrono::seconds(5));
-      auto [server, peer] = l.sock.accept();
-      server.settimeout(std::chrono::seconds(5));
-      pairs.push_back({std::move(client), std::move(server)});
+      pairs.push_back(connect_through(l));
     }
     echo_all(pairs, 0);
     CHECK(usock::lwip_raw::sockets_in_use() == USOCK_LWIP_RAW_MAX_SOCKETS);
@@ -97,14 +75,7 @@ TEST_CASE("raw API: USOCK_LWIP_RAW_MAX_SOCKETS sockets all work, the next one is
     late.close();
     closing.server.close();
     REQUIRE(slots_in_use_become(USOCK_LWIP_RAW_MAX_SOCKETS - 2));
-    {
-      socket_t client(usock::af_inet, usock::sock_stream);
-      client.settimeout(std::chrono::seconds(5));
-      client.connect(l.addr);
-      auto [server, peer] = l.sock.accept();
-      server.settimeout(std::chrono::seconds(5));
-      pairs.push_back({std::move(client), std::move(server)});
-    }
+    pairs.push_back(connect_through(l));
     CHECK(usock::lwip_raw::sockets_in_use() == USOCK_LWIP_RAW_MAX_SOCKETS);
     echo_all(pairs, 3);
   }
