@@ -61,7 +61,8 @@ struct lwip {
   static constexpr int default_backlog = TCP_DEFAULT_LISTEN_BACKLOG < 255 ? TCP_DEFAULT_LISTEN_BACKLOG : 255;
 
   /// A new blocking TCP socket. Errors: `address_family_not_supported` (the stack lacks that IP version),
-  /// `too_many_files_open_in_system` / `not_enough_memory` (lwIP is out of sockets or memory).
+  /// `no_buffer_space` (lwIP 2.1 has no free netconn or pcb: the stack is at its configured connection limit),
+  /// `too_many_files_open_in_system` / `not_enough_memory` (other lwIP versions and ports).
   static handle_type open(address_family family, socket_type, std::error_code& ec) noexcept {
     int domain = 0;
     if (!native_family(family, domain, ec)) return invalid_handle;
@@ -132,7 +133,8 @@ struct lwip {
 
   /// `lwip_accept`; the new socket is non-blocking when asked. Errors: `resource_unavailable_try_again`
   /// (non-blocking, none pending), `invalid_argument` (not listening), `too_many_files_open_in_system`,
-  /// `connection_aborted` (the listener was aborted).
+  /// `connection_aborted` (the listener was aborted, or a connection arrived but lwIP had no netconn or pcb
+  /// left for it: the client sees it refused or reset).
   static handle_type accept(handle_type s, address& peer, bool nonblocking, std::error_code& ec) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
