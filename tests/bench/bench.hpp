@@ -1,11 +1,16 @@
 #pragma once
 // What the benchmark's contenders share: the workload sizes, the signature of a workload, a stopwatch, and the
 // checks every workload makes on what it moved (a benchmark that loses data measures nothing).
+#include <pthread.h>
+#include <sched.h>
+
 #include <chrono>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 
 namespace usock_bench {
 
@@ -42,6 +47,27 @@ struct contender {
   workload_fn churn;
   workload_fn lines;
 };
+
+/// Pins the calling thread to one CPU (no effect on a single-CPU machine or where the call is refused).
+inline void pin_this_thread(unsigned cpu) noexcept {
+  if (std::thread::hardware_concurrency() < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+/// Starts a workload's second end (sender, echo) on a thread of its own. Every contender's two ends run on the
+/// same two CPUs: the new thread on CPU 0, the measuring thread on CPU 1. Left to the scheduler, whether both
+/// ends share a core changes loopback throughput by up to twice between runs, which no library decides.
+template <class F>
+std::thread peer_thread(F&& f) {
+  pin_this_thread(1);
+  return std::thread([f = std::forward<F>(f)]() mutable {
+    pin_this_thread(0);
+    f();
+  });
+}
 
 /// A workload that went wrong: it has no time to report, and the run stops (the runner says which).
 struct workload_failed : std::runtime_error {

@@ -35,7 +35,7 @@ struct asio_workloads {
     auto [client, server] = connected_pair(io);
     const asio::const_buffer chunk(s.bulk_out, s.bulk_chunk);
     const asio::mutable_buffer in(s.bulk_in, s.bulk_chunk);
-    std::thread sender([&] {
+    std::thread sender = peer_thread([&] {
       for (std::size_t sent = 0; sent < s.bulk_bytes; sent += s.bulk_chunk) asio::write(client, chunk);
     });
     const auto start = clock::now();
@@ -52,7 +52,7 @@ struct asio_workloads {
     auto [client, server] = connected_pair(io);
     client.set_option(tcp::no_delay(true));
     server.set_option(tcp::no_delay(true));
-    std::thread echo([&] {
+    std::thread echo = peer_thread([&] {
       char c;
       asio::error_code ec;
       while (server.read_some(asio::buffer(&c, 1), ec) == 1) expect(server.write_some(asio::buffer(&c, 1)) == 1, "send");
@@ -90,7 +90,7 @@ struct asio_workloads {
   static double lines(const sizes& s) {
     asio::io_context io;
     auto [client, server] = connected_pair(io);
-    std::thread sender([&] {
+    std::thread sender = peer_thread([&] {
       const std::string& data = *s.line_data;
       for (std::size_t at = 0; at < data.size(); at += s.bulk_chunk)
         asio::write(client, asio::buffer(data.data() + at, std::min(s.bulk_chunk, data.size() - at)));

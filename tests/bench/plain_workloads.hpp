@@ -77,7 +77,7 @@ struct plain_workloads {
     int client = -1, server = -1;
     connected_pair(client, server);
 
-    std::thread sender([&] {
+    std::thread sender = peer_thread([&] {
       for (std::size_t sent = 0; sent < s.bulk_bytes; sent += s.bulk_chunk)
         expect(send_all(client, s.bulk_out, s.bulk_chunk), "send");
     });
@@ -102,7 +102,7 @@ struct plain_workloads {
     const int one = 1;
     expect(Api::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0, "setsockopt");
     expect(Api::setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0, "setsockopt");
-    std::thread echo([&] {
+    std::thread echo = peer_thread([&] {
       char c;
       while (Api::recv(server, &c, 1, 0) == 1) expect(Api::send(server, &c, 1, Api::send_flags) == 1, "send");
     });
@@ -170,7 +170,7 @@ struct plain_workloads {
   static double lines(const sizes& s) {
     int client = -1, server = -1;
     connected_pair(client, server);
-    std::thread sender([&] {
+    std::thread sender = peer_thread([&] {
       const std::string& data = *s.line_data;
       for (std::size_t at = 0; at < data.size(); at += s.bulk_chunk)
         expect(send_all(client, data.data() + at, std::min(s.bulk_chunk, data.size() - at)), "send");

@@ -39,7 +39,7 @@ struct usock_workloads {
     auto [client, server] = connected_pair();
     const std::span<const char> chunk(s.bulk_out, s.bulk_chunk);
     const std::span<char> in(s.bulk_in, s.bulk_chunk);
-    std::thread sender([&] {
+    std::thread sender = peer_thread([&] {
       for (std::size_t sent = 0; sent < s.bulk_bytes; sent += s.bulk_chunk) client.sendall(chunk);
     });
     const auto start = clock::now();
@@ -59,7 +59,7 @@ struct usock_workloads {
     auto [client, server] = connected_pair();
     client.setsockopt(usock::ipproto_tcp, usock::tcp_nodelay, 1);
     server.setsockopt(usock::ipproto_tcp, usock::tcp_nodelay, 1);
-    std::thread echo([&] {
+    std::thread echo = peer_thread([&] {
       std::byte c[1];
       while (server.recv(c) == 1) expect(server.send(c) == 1, "send");
     });
@@ -95,7 +95,7 @@ struct usock_workloads {
   template <class ReadLine>
   static double read_lines(const sizes& s, ReadLine read_line) {
     auto [client, server] = connected_pair();
-    std::thread sender([&] {
+    std::thread sender = peer_thread([&] {
       const std::string& data = *s.line_data;
       for (std::size_t at = 0; at < data.size(); at += s.bulk_chunk)
         client.sendall(std::string_view(data).substr(at, s.bulk_chunk));
