@@ -7,7 +7,6 @@
 /// to `std::errc`). `basic_socket` owns every policy above that: timeouts and deadlines, loops, closed-socket
 /// checks and buffering. It knows nothing of POSIX or lwIP.
 
-#include "detail/chrono.hpp"
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +15,7 @@
 #include "address.hpp"
 #include "buffer.hpp"
 #include "constants.hpp"
+#include "detail/chrono.hpp"
 
 namespace usock {
 

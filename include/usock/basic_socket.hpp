@@ -2,7 +2,6 @@
 /// \file
 /// `usock::basic_socket<Backend>`: a TCP socket whose calls read like MicroPython's and CPython's `socket`.
 
-#include "detail/chrono.hpp"
 #include <climits>
 #include <cstddef>
 #include <cstring>
@@ -18,6 +17,7 @@
 #include "backend.hpp"
 #include "buffer.hpp"
 #include "constants.hpp"
+#include "detail/chrono.hpp"
 #include "detail/read_buffer.hpp"
 #include "error.hpp"
 
@@ -221,7 +221,10 @@ class basic_socket {
     const auto deadline = start_deadline();
     std::size_t got = 0;
     for (;;) {
-      if (data.size() - got < read_chunk) data.resize(data.size() * 2 > got + read_chunk ? data.size() * 2 : got + read_chunk);
+      if (data.size() - got < read_chunk) {
+        const std::size_t doubled = data.size() * 2;
+        data.resize(doubled > got + read_chunk ? doubled : got + read_chunk);
+      }
       const std::size_t n = recv_some(mutable_bytes(data).subspan(got), deadline, ec);
       if (n == 0) break;
       got += n;

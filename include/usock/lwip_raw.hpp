@@ -14,7 +14,6 @@
 /// A handle is a small integer naming a slot (so `basic_socket<lwip_raw>` is 16 bytes on a 64-bit host).
 
 #include <algorithm>
-#include "detail/chrono.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <system_error>
@@ -23,6 +22,7 @@
 #include "backend.hpp"
 #include "buffer.hpp"
 #include "constants.hpp"
+#include "detail/chrono.hpp"
 #include "detail/lwip_raw_pool.hpp"
 
 namespace usock {

@@ -9,7 +9,6 @@
 /// ```
 
 #include <array>
-#include "detail/chrono.hpp"
 #include <climits>
 #include <cstddef>
 #include <optional>
@@ -19,6 +18,7 @@
 #include "backend.hpp"
 #include "basic_socket.hpp"
 #include "constants.hpp"
+#include "detail/chrono.hpp"
 #include "error.hpp"
 #include "usock.hpp"
 

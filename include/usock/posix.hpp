@@ -4,7 +4,6 @@
 /// This is the only usock header that includes the system's socket headers.
 
 #include <cerrno>
-#include "detail/chrono.hpp"
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -25,6 +24,7 @@
 #include "backend.hpp"
 #include "buffer.hpp"
 #include "constants.hpp"
+#include "detail/chrono.hpp"
 
 namespace usock {
 

@@ -5,7 +5,6 @@
 /// `usock::socket` is `basic_socket<usock::default_backend>`: the POSIX backend on a host, or the backend a build
 /// selects with `USOCK_BACKEND_LWIP` (lwIP's socket API) or `USOCK_BACKEND_LWIP_RAW` (lwIP's raw API).
 
-#include "detail/chrono.hpp"
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -17,6 +16,7 @@
 #include "basic_socket.hpp"
 #include "buffer.hpp"
 #include "constants.hpp"
+#include "detail/chrono.hpp"
 #include "error.hpp"
 
 #if defined(USOCK_BACKEND_LWIP_RAW)

@@ -7,9 +7,9 @@
 /// it), whereas `steady_clock` needs the C library's `clock_gettime`, which many bare newlib setups do not
 /// provide or back with a clock that never advances. Define `USOCK_LWIP_STEADY_CLOCK` to 1 or 0 to choose.
 
-#include "chrono.hpp"
 #include <cstdint>
 
+#include "chrono.hpp"
 #include "lwip_config.hpp"
 
 #ifndef USOCK_LWIP_STEADY_CLOCK
