@@ -26,7 +26,7 @@ bool slots_in_use_become(std::size_t n) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (usock::lwip_raw::sockets_in_use() != n) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a bounded poll of the pool, which has no event
   }
   return true;
 }

@@ -91,6 +91,8 @@ struct run_result {
   double seconds = 0;      ///< wall time from the fork to the last exit
   wire_stats stats;
   bool passed() const noexcept { return !timed_out && status_a == 0 && status_b == 0; }
+  /// Whether the run's wall time stayed within `bound`.
+  bool within(std::chrono::seconds bound) const noexcept { return seconds <= static_cast<double>(bound.count()); }
 };
 
 /// Forks side A and side B (each runs its role and exits), pumps frames between them through `wire` until both

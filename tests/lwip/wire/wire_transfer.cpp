@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
   std::printf("total: %zu bytes in %.2f s (%.1f MiB/s both ways together)\n", both, result.seconds,
               mib_per_s(both, result.seconds));
   // The bound is the whole run's wall time; the sides' sockets give up at the same figure, the pump 10 s later.
-  const bool in_time = result.seconds <= static_cast<double>(o.limit.count());
+  const bool in_time = result.within(o.limit);
   std::printf("bound %lld s, measured %.2f s: %s\n", static_cast<long long>(o.limit.count()), result.seconds,
               in_time ? "within" : "EXCEEDED");
   if (result.passed() && in_time) {

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
       [&](const usock_wire::side& side) { return socket_api_side(side, o); });
   std::printf("%s", usock_wire::describe(result.stats).c_str());
   // The bound is the whole run's wall time; the sides give up at the same figure, the pump 10 s later.
-  const bool in_time = result.seconds <= static_cast<double>(o.limit.count());
+  const bool in_time = result.within(o.limit);
   std::printf("bound %lld s, measured %.2f s (%.2f MiB/s each way): %s\n", static_cast<long long>(o.limit.count()),
               result.seconds, result.seconds > 0 ? static_cast<double>(o.bytes) / 1048576.0 / result.seconds : 0.0,
               in_time ? "within" : "EXCEEDED");
