@@ -1,8 +1,11 @@
 // What usock::lwip does beyond forwarding to lwIP: errno translation by name, the sys_now() clock, and each place
 // where the backend evens out an lwIP behaviour that differs from POSIX (see docs/lwip.md). Runs on the host
 // harness, like the shared suite.
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -155,5 +158,61 @@ TEST_CASE("resolve answers numeric text, localhost and \"\" without a resolver; 
   // No look-up leaves this process either way: without LWIP_DNS there is no resolver to ask.
   CHECK(lwip::resolve("example.invalid", 7, ec).empty());
   CHECK(ec == std::errc::no_such_device_or_address);
+#endif
+}
+
+TEST_CASE("without TCP_LISTEN_BACKLOG, a connection that finds the accept queue full is reset, not left hanging",
+          "[lwip]") {
+#if TCP_LISTEN_BACKLOG
+  USOCK_SKIP("this lwIP enforces listen()'s backlog (TCP_LISTEN_BACKLOG 1): SYNs beyond it are dropped, not reset");
+#else
+  // lwIP queues each connection that completes its handshake in the listener's accept mailbox. When that is full
+  // it resets the connection: the client's connect has already succeeded, so its next call reports the reset.
+  // Nothing may hang, and every connection must end up either accepted or reset.
+  constexpr std::size_t clients = 200;  // more than the mailbox of lwIP's unix port holds (docs/lwip.md)
+  socket_t listener;
+  listener.bind(loopback());
+  listener.listen(1);  // not enforced: this build has TCP_LISTEN_BACKLOG 0
+  std::vector<socket_t> out(clients);
+  std::vector<bool> connected(clients, false);
+  for (std::size_t i = 0; i < clients; ++i) {
+    out[i].settimeout(std::chrono::seconds(5));
+    const std::error_code ec = error_of([&](auto& e) { out[i].connect(listener.getsockname(), e); });
+    connected[i] = !ec;
+    // A reset that overtakes the handshake's end would show here already.
+    if (ec) CHECK((ec == std::errc::connection_reset || ec == std::errc::connection_refused));
+  }
+  // Accept every connection the queue kept; the listener's timeout ends the loop once it is empty.
+  listener.settimeout(std::chrono::milliseconds(500));
+  std::vector<socket_t> accepted;
+  for (;;) {
+    std::error_code ec;
+    auto [conn, peer] = listener.accept(ec);
+    if (ec) {
+      CHECK(ec == std::errc::timed_out);
+      break;
+    }
+    conn.sendall(std::string_view("k"));
+    accepted.push_back(std::move(conn));
+  }
+  std::printf("accept queue: %zu of %zu connections accepted, the rest reset\n", accepted.size(), clients);
+  CHECK(accepted.size() > 0);
+  CHECK(accepted.size() < clients);
+  // Each client reads its one byte, or learns that its connection was reset.
+  std::size_t kept = 0, reset = 0;
+  for (std::size_t i = 0; i < clients; ++i) {
+    if (!connected[i]) {
+      ++reset;
+      continue;
+    }
+    std::array<char, 2> buf{};
+    std::error_code ec;
+    const std::size_t n = out[i].recv(buf, ec);
+    if (!ec && n == 1 && buf[0] == 'k') ++kept;
+    else if (ec == std::errc::connection_reset) ++reset;
+    else FAIL_CHECK("client " << i << ": " << n << " byte(s), " << (ec ? ec.message() : "no error"));
+  }
+  CHECK(kept == accepted.size());
+  CHECK(kept + reset == clients);
 #endif
 }

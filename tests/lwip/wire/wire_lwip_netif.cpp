@@ -33,6 +33,7 @@ struct lwip_ethernet::state {
   std::thread receiver;
   std::atomic<std::uint64_t> in{0};
   std::atomic<std::uint64_t> out{0};
+  std::atomic<std::uint64_t> refused{0};
 };
 
 namespace {
@@ -79,11 +80,23 @@ void receive_loop(lwip_ethernet::state* s) {
     if (n <= 0) return;  // the wire's other end is gone
     // PBUF_RAM: one contiguous buffer. (Debian's build sizes PBUF_POOL entries smaller than the
     // chain length pbuf_alloc assumes, so a pool chain overflows on a full-size frame.)
-    struct pbuf* q = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(n), PBUF_RAM);
-    if (q == nullptr) continue;  // out of buffers: the frame is lost, as on a NIC
-    pbuf_take(q, frame, static_cast<u16_t>(n));
-    if (s->netif.input(q, &s->netif) != ERR_OK) pbuf_free(q);
     s->in.fetch_add(1, std::memory_order_relaxed);
+    struct pbuf* q = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(n), PBUF_RAM);
+    if (q == nullptr) {  // out of buffers: the frame is lost, as on a NIC
+      s->refused.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    pbuf_take(q, frame, static_cast<u16_t>(n));
+    // The frame goes through lwIP here, under its core lock, rather than through tcpip_input's mailbox: that
+    // mailbox (127 messages on Debian's build) overflowed in bursts and lost frames the wire never counted. This
+    // way a busy stack makes this thread wait, frames back up in the wire, and none are lost on the way in.
+    LOCK_TCPIP_CORE();
+    const err_t result = s->netif.input(q, &s->netif);
+    UNLOCK_TCPIP_CORE();
+    if (result != ERR_OK) {
+      pbuf_free(q);
+      s->refused.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 }
 
@@ -104,7 +117,7 @@ lwip_ethernet::lwip_ethernet(int frame_fd, const ethernet_config& config) : stat
   std::memcpy(state_->netif.hwaddr, config.mac.data(), 6);
   usock::lwip_host::start_tcpip();
   LOCK_TCPIP_CORE();
-  state_->added = netif_add(&state_->netif, &ip, &mask, &gw, state_.get(), ethernet_netif_init, tcpip_input) != nullptr;
+  state_->added = netif_add(&state_->netif, &ip, &mask, &gw, state_.get(), ethernet_netif_init, ethernet_input) != nullptr;
   if (state_->added) {
     std::memcpy(state_->netif.hwaddr, config.mac.data(), 6);  // init may not touch it; set after, to be sure
     if (config.make_default) netif_set_default(&state_->netif);
@@ -138,5 +151,6 @@ lwip_ethernet::~lwip_ethernet() {
 bool lwip_ethernet::ok() const noexcept { return state_->added && state_->receiver.joinable(); }
 std::uint64_t lwip_ethernet::frames_in() const noexcept { return state_->in.load(); }
 std::uint64_t lwip_ethernet::frames_out() const noexcept { return state_->out.load(); }
+std::uint64_t lwip_ethernet::frames_refused() const noexcept { return state_->refused.load(); }
 
 }  // namespace usock_wire

@@ -3,7 +3,8 @@
 /// An Ethernet interface of this process's lwIP (the socket-API stack, `NO_SYS=0`, as the host harness runs it)
 /// over a descriptor that carries one frame per read and per write: an end of the simulated wire (wire.hpp) or
 /// a TAP device opened with `IFF_TAP | IFF_NO_PI`. Frames lwIP sends are written to the descriptor from lwIP's
-/// thread; a receive thread of this object reads the descriptor and hands each frame to lwIP.
+/// thread; a receive thread of this object reads the descriptor and runs each frame through lwIP's input under
+/// lwIP's core lock, so that a busy stack slows the wire down instead of losing frames.
 
 #include <array>
 #include <cstdint>
@@ -35,6 +36,8 @@ class lwip_ethernet {
   /// Frames received from the descriptor and handed to lwIP, and frames lwIP sent, so far.
   std::uint64_t frames_in() const noexcept;
   std::uint64_t frames_out() const noexcept;
+  /// Frames received from the descriptor that lwIP had no buffer for: lost here, on top of what the wire loses.
+  std::uint64_t frames_refused() const noexcept;
 
   struct state;
 
