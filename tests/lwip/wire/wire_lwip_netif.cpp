@@ -78,9 +78,9 @@ void receive_loop(lwip_ethernet::state* s) {
     if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     const long n = receive_frame(s->fd, std::span<std::byte>(frame, sizeof frame));
     if (n <= 0) return;  // the wire's other end is gone
+    s->in.fetch_add(1, std::memory_order_relaxed);
     // PBUF_RAM: one contiguous buffer. (Debian's build sizes PBUF_POOL entries smaller than the
     // chain length pbuf_alloc assumes, so a pool chain overflows on a full-size frame.)
-    s->in.fetch_add(1, std::memory_order_relaxed);
     struct pbuf* q = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(n), PBUF_RAM);
     if (q == nullptr) {  // out of buffers: the frame is lost, as on a NIC
       s->refused.fetch_add(1, std::memory_order_relaxed);
