@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <system_error>
 
 #include "address.hpp"
@@ -67,23 +68,44 @@ concept socket_backend =
       { B::wait(h, what, value, ec) } noexcept -> std::same_as<bool>;
     };
 
-/// A backend that `usock::basic_poller` can wait on. Required members (static, `noexcept`):
-/// - `poll_entry`: the stack's own record of one handle and its events, kept by the poller in an array, so a
-///   poll makes no conversion pass;
-/// - `make_poll_entry(h, events) -> poll_entry`, `poll_entry_handle(entry) -> handle_type`,
-///   `set_poll_events(entry&, events)`, `poll_revents(entry) -> unsigned` (usock's `pollin`... flags);
-/// - `poll(entries, count, timeout_ms, ec) -> std::size_t`: how many entries are ready; 0 when the time ran out
-///   or a signal interrupted the wait; `timeout_ms` < 0 waits forever.
+/// One ready socket from a wait: binds as `auto [fd, events]`, `fd` being the socket's `fileno()`.
+template <class Handle>
+struct poll_ready {
+  Handle fd;
+  unsigned events;  ///< `pollin`, `pollout`, `pollerr`, `pollhup`, `pollnval`, combined
+};
+
+/// A backend that `usock::basic_poller` can wait on: it names a readiness set, `B::poll_set<Capacity>`, holding
+/// up to `Capacity` registrations (no heap), or any number (`usock::dynamic_capacity`: grown on registration).
+/// The set is where a stack's way of waiting lives; `basic_poller` only adds deadlines, the checks of closed
+/// socket objects and the throwing forms. Members (all `noexcept`):
+/// - `add(h, events, ec)`: registers `h` for `events` (`pollin`, `pollout`), or changes the events of a
+///   registered `h`. Errors: `no_buffer_space` (full), `not_enough_memory` (a growing set could not grow),
+///   the stack's error for a handle it does not know (`bad_file_descriptor`);
+/// - `modify(h, events, ec)`, `remove(h, ec)`. Errors: `no_such_file_or_directory` (not registered);
+///   `remove` takes a handle whose socket was closed since;
+/// - `size()`: how many handles are registered;
+/// - `wait(timeout_ms, ec) -> std::span<const poll_ready<handle_type>>`: waits until a registered socket is
+///   ready (`timeout_ms` < 0: no limit) and returns the ready ones, none when the time ran out or a signal
+///   interrupted the wait. The span stays valid, and unchanged, until the next `wait`, while handles are added,
+///   modified and removed. `pollerr` and `pollhup` are reported whether asked for or not, a handle closed
+///   while registered is `pollnval` (and makes the wait return at once), level-triggered: a socket is reported
+///   by every wait for as long as it is ready.
+///
+/// The cost of a wait is the set's to choose and to document: the POSIX backend on Linux uses `epoll`
+/// (`detail/posix_epoll.hpp`: a wait costs O(ready), a registration change O(1)); `poll(2)` elsewhere, lwIP's
+/// `lwip_poll` and the raw API's pool scan every registration per wait (`detail/scan_poll_set.hpp`), which is
+/// right for a board's handful of sockets.
 template <class B>
 concept polling_backend =
-    socket_backend<B> && requires { typename B::poll_entry; } &&
-    requires(typename B::handle_type h, typename B::poll_entry& entry, typename B::poll_entry* entries,
-             std::size_t count, unsigned events, int timeout_ms, std::error_code& ec) {
-      { B::make_poll_entry(h, events) } noexcept -> std::same_as<typename B::poll_entry>;
-      { B::poll_entry_handle(entry) } noexcept -> std::same_as<typename B::handle_type>;
-      { B::set_poll_events(entry, events) } noexcept;
-      { B::poll_revents(entry) } noexcept -> std::same_as<unsigned>;
-      { B::poll(entries, count, timeout_ms, ec) } noexcept -> std::same_as<std::size_t>;
+    socket_backend<B> &&
+    requires(typename B::template poll_set<1>& set, const typename B::template poll_set<1>& const_set,
+             typename B::handle_type h, unsigned events, int timeout_ms, std::error_code& ec) {
+      { set.add(h, events, ec) } noexcept;
+      { set.modify(h, events, ec) } noexcept;
+      { set.remove(h, ec) } noexcept;
+      { const_set.size() } noexcept -> std::same_as<std::size_t>;
+      { set.wait(timeout_ms, ec) } noexcept -> std::same_as<std::span<const poll_ready<typename B::handle_type>>>;
     };
 
 /// A backend that can also resolve host names (`usock::getaddrinfo`, `usock::create_connection`).

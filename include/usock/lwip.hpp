@@ -29,6 +29,7 @@
 #include "detail/lwip_clock.hpp"
 #include "detail/lwip_config.hpp"
 #include "detail/lwip_errno.hpp"
+#include "detail/scan_poll_set.hpp"
 
 namespace usock {
 
@@ -269,6 +270,11 @@ struct lwip {
   }
 
   // ---- polling (usock::poller) --------------------------------------------------------------------------
+
+  /// The readiness set of `usock::basic_poller`: an array of the entries below, each wait asking about all of
+  /// them (a board's handful of sockets; see `detail/scan_poll_set.hpp`).
+  template <std::size_t Capacity>
+  using poll_set = detail::scan_poll_set<lwip, Capacity>;
 
   /// lwIP's `struct pollfd` (the host's, when lwIP uses the system's socket headers).
   using poll_entry = pollfd;

@@ -24,6 +24,7 @@
 #include "constants.hpp"
 #include "detail/chrono.hpp"
 #include "detail/lwip_raw_pool.hpp"
+#include "detail/scan_poll_set.hpp"
 
 namespace usock {
 
@@ -452,6 +453,11 @@ struct lwip_raw {
   }
 
   // ---- polling (usock::poller) ------------------------------------------------------------------------------
+
+  /// The readiness set of `usock::basic_poller`: an array of the entries below, each wait asking about all of
+  /// them (a board's handful of sockets; see `detail/scan_poll_set.hpp`).
+  template <std::size_t Capacity>
+  using poll_set = detail::scan_poll_set<lwip_raw, Capacity>;
 
   /// One socket in a `usock::basic_poller`: its handle, the events asked for and those found.
   struct poll_entry {

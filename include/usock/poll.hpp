@@ -8,7 +8,6 @@
 /// for (auto [fd, events] : p.poll(1s)) { ... }  // for sock, ev in p.ipoll(1000): ...
 /// ```
 
-#include <array>
 #include <climits>
 #include <cstddef>
 #include <optional>
@@ -22,24 +21,18 @@
 #include "error.hpp"
 #include "usock.hpp"
 
-#ifndef USOCK_POLLER_CAPACITY
-/// How many sockets `usock::poller` can hold; `basic_poller<Backend, N>` chooses its own.
-#define USOCK_POLLER_CAPACITY 4096
-#endif
+#include "detail/poll_storage.hpp"
 
 namespace usock {
 
-/// One ready socket from `poll()`: binds as `auto [fd, events]`, `fd` being the socket's `fileno()`.
-template <class Handle>
-struct poll_ready {
-  Handle fd;
-  unsigned events;  ///< `pollin`, `pollout`, `pollerr`, `pollhup`, `pollnval`, combined
-};
-
-/// A set of up to `Capacity` sockets to wait on, with no heap: the firmware form. Registration is by handle, so
-/// a registered socket may be moved (into a container, say) and stays registered. Remove a socket before
-/// closing it, or remove its old `fileno()` afterwards: a closed handle reports `pollnval`, and a stack may hand
-/// the same number to the next socket it opens.
+/// A set of sockets to wait on: up to `Capacity` with no heap (the firmware form), or any number
+/// (`usock::dynamic_capacity`, the host's `usock::poller`: the set grows when a registration needs room, never
+/// during a `poll`). How a wait works is the backend's (`Backend::poll_set`, see `polling_backend`): on Linux
+/// `epoll`, so a `poll` costs O(ready sockets) and `add`/`modify`/`remove` O(1) however many are registered.
+///
+/// Registration is by handle, so a registered socket may be moved (into a container, say) and stays registered.
+/// Remove a socket before closing it, or remove its old `fileno()` afterwards: a closed handle reports
+/// `pollnval`, and a stack may hand the same number to the next socket it opens.
 template <polling_backend Backend, std::size_t Capacity>
 class basic_poller {
  public:
@@ -47,30 +40,26 @@ class basic_poller {
   using socket_type = basic_socket<Backend>;
   using ready_entry = poll_ready<handle_type>;
 
+  basic_poller() noexcept = default;
+  basic_poller(const basic_poller&) = delete;
+  basic_poller& operator=(const basic_poller&) = delete;
+
   /// `register(sock, events)`: adds the socket, or changes its events if it is registered already (as
   /// `select.poll` does). Errors: `bad_file_descriptor` (a closed socket), `no_buffer_space` (the poller holds
-  /// `Capacity` sockets already).
+  /// `Capacity` sockets already), `not_enough_memory` (a growing poller found no memory).
   void add(const socket_type& sock, unsigned events, std::error_code& ec) noexcept {
     add(sock.fileno(), events, ec);
   }
   void add(handle_type handle, unsigned events, std::error_code& ec) noexcept {
     if (handle == Backend::invalid_handle) return fail(ec, std::errc::bad_file_descriptor);
-    if (auto* entry = find(handle)) return Backend::set_poll_events(*entry, events), ec.clear();
-    if (count_ == Capacity) return fail(ec, std::errc::no_buffer_space);
-    entries_[count_++] = Backend::make_poll_entry(handle, events);
-    ec.clear();
+    set_.add(handle, events, ec);
   }
 
   /// `modify(sock, events)`. Errors: `no_such_file_or_directory` (not registered).
   void modify(const socket_type& sock, unsigned events, std::error_code& ec) noexcept {
     modify(sock.fileno(), events, ec);
   }
-  void modify(handle_type handle, unsigned events, std::error_code& ec) noexcept {
-    auto* entry = find(handle);
-    if (!entry) return fail(ec, std::errc::no_such_file_or_directory);
-    Backend::set_poll_events(*entry, events);
-    ec.clear();
-  }
+  void modify(handle_type handle, unsigned events, std::error_code& ec) noexcept { set_.modify(handle, events, ec); }
 
   /// `unregister(sock)`. Takes the handle too, for a socket already closed: `p.remove(old_fileno)`.
   /// Errors: `no_such_file_or_directory` (not registered), `bad_file_descriptor` (a closed socket object).
@@ -78,12 +67,7 @@ class basic_poller {
     if (!sock.is_open()) return fail(ec, std::errc::bad_file_descriptor);
     remove(sock.fileno(), ec);
   }
-  void remove(handle_type handle, std::error_code& ec) noexcept {
-    auto* entry = find(handle);
-    if (!entry) return fail(ec, std::errc::no_such_file_or_directory);
-    *entry = entries_[--count_];  // order does not matter to poll
-    ec.clear();
-  }
+  void remove(handle_type handle, std::error_code& ec) noexcept { set_.remove(handle, ec); }
 
   /// `poll(timeout)` / `ipoll(timeout)`: waits until at least one socket is ready or the timeout runs out
   /// (`std::nullopt` waits forever, zero only looks), and returns the ready sockets, none on a timeout. The
@@ -100,10 +84,9 @@ class basic_poller {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
         wait_ms = left <= 0 ? 0 : static_cast<int>(left < INT_MAX ? left : INT_MAX);
       }
-      const std::size_t n = Backend::poll(entries_.data(), count_, wait_ms, ec);
+      const auto ready = set_.wait(wait_ms, ec);
       if (ec) return {};
-      if (n > 0) return collect();
-      if (wait_ms == 0) return {};
+      if (!ready.empty() || wait_ms == 0) return ready;
     }
   }
   template <class Rep, class Period>
@@ -115,7 +98,8 @@ class basic_poller {
   }
 
   /// How many sockets are registered.
-  std::size_t size() const noexcept { return count_; }
+  std::size_t size() const noexcept { return set_.size(); }
+  /// How many sockets it can hold (`usock::dynamic_capacity`: as many as memory allows).
   static constexpr std::size_t capacity() noexcept { return Capacity; }
 
 #if USOCK_HAS_EXCEPTIONS
@@ -143,20 +127,6 @@ class basic_poller {
  private:
   static void fail(std::error_code& ec, std::errc e) noexcept { ec = detail::make_error(e); }
 
-  typename Backend::poll_entry* find(handle_type handle) noexcept {
-    for (std::size_t i = 0; i < count_; ++i)
-      if (Backend::poll_entry_handle(entries_[i]) == handle) return &entries_[i];
-    return nullptr;
-  }
-
-  std::span<const ready_entry> collect() noexcept {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < count_; ++i)
-      if (const unsigned events = Backend::poll_revents(entries_[i]))
-        ready_[n++] = ready_entry{Backend::poll_entry_handle(entries_[i]), events};
-    return {ready_.data(), n};
-  }
-
 #if USOCK_HAS_EXCEPTIONS
   // Named forwarding targets, so the throwing forms need not pick among overloads of the same name.
   void add_socket(const socket_type& s, unsigned e, std::error_code& ec) noexcept { add(s, e, ec); }
@@ -172,12 +142,18 @@ class basic_poller {
   }
 #endif
 
-  std::array<typename Backend::poll_entry, Capacity> entries_{};
-  std::array<ready_entry, Capacity> ready_{};
-  std::size_t count_ = 0;
+  typename Backend::template poll_set<Capacity> set_;
 };
 
-/// The default backend's poller, sized for a host (`USOCK_POLLER_CAPACITY`, 4096 unless defined otherwise).
+#ifdef USOCK_POLLER_CAPACITY
+/// The default backend's poller, holding `USOCK_POLLER_CAPACITY` sockets, as the build chose.
 using poller = basic_poller<default_backend, USOCK_POLLER_CAPACITY>;
+#elif defined(USOCK_BACKEND_LWIP) || defined(USOCK_BACKEND_LWIP_RAW)
+/// The default backend's poller: up to 4096 sockets with no heap on lwIP (`USOCK_POLLER_CAPACITY` changes it).
+using poller = basic_poller<default_backend, 4096>;
+#else
+/// The default backend's poller on a host: it grows on registration, so C10k and beyond need no setting.
+using poller = basic_poller<default_backend, dynamic_capacity>;
+#endif
 
 }  // namespace usock

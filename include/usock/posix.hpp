@@ -25,6 +25,15 @@
 #include "buffer.hpp"
 #include "constants.hpp"
 #include "detail/chrono.hpp"
+#include "detail/scan_poll_set.hpp"
+
+// The poller's readiness set: epoll on Linux, poll(2) on other systems or when the build defines USOCK_POSIX_POLL.
+#if defined(__linux__) && !defined(USOCK_POSIX_POLL)
+#define USOCK_POSIX_EPOLL 1
+#include "detail/posix_epoll.hpp"
+#else
+#define USOCK_POSIX_EPOLL 0
+#endif
 
 namespace usock {
 
@@ -83,6 +92,9 @@ struct posix {
   }
 
   static void close(handle_type fd, std::error_code& ec) noexcept {
+#if USOCK_POSIX_EPOLL
+    detail::closed_handles.record(fd);  // so a poller still holding `fd` reports it closed (posix_epoll.hpp)
+#endif
     // Never retried: on Linux the descriptor is gone even when close reports EINTR.
     if (::close(fd) != 0 && errno != EINTR) return fail(ec);
     ec.clear();
@@ -220,6 +232,17 @@ struct posix {
 
   // ---- polling (usock::poller) --------------------------------------------------------------------------
 
+  /// The readiness set of `usock::basic_poller`: `epoll` on Linux (O(ready) per wait), `poll(2)` elsewhere
+  /// or with `USOCK_POSIX_POLL` defined (O(registered) per wait, on the entries below).
+#if USOCK_POSIX_EPOLL
+  template <std::size_t Capacity>
+  using poll_set = detail::epoll_poll_set<Capacity>;
+#else
+  template <std::size_t Capacity>
+  using poll_set = detail::scan_poll_set<posix, Capacity>;
+#endif
+
+  /// `poll(2)`'s entries, for the `poll(2)` readiness set.
   using poll_entry = pollfd;
 
   static poll_entry make_poll_entry(handle_type fd, unsigned events) noexcept {
