@@ -68,6 +68,16 @@ double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
+/// A thread sending `data` on `s` and then shutting down the sending side; an error's message lands in `error`.
+std::thread send_then_shutdown(usock::socket& s, const std::vector<std::byte>& data, std::string& error) {
+  return std::thread([&s, &data, &error] {
+    std::error_code ec;
+    s.sendall(data, ec);
+    if (!ec) s.shutdown(usock::shut_wr, ec);
+    if (ec) error = ec.message();
+  });
+}
+
 void small_echo() {
   usock::socket s = connect_board();
   const std::string message = "usock on the board\n";
@@ -99,12 +109,7 @@ double bulk(std::size_t size = 16 * mib) {
   usock::socket s = connect_board();
   const auto start = clock_type::now();
   std::string send_error;
-  std::thread sender([&] {
-    std::error_code ec;
-    s.sendall(data, ec);
-    if (!ec) s.shutdown(usock::shut_wr, ec);
-    if (ec) send_error = ec.message();
-  });
+  std::thread sender = send_then_shutdown(s, data, send_error);
   std::vector<std::byte> buffer(256 * 1024);
   std::size_t received = 0;
   std::string receive_error;
@@ -187,12 +192,7 @@ void half_close(std::size_t size = 1 * mib) {
   const std::vector<std::byte> data = pattern(size, 2);
   usock::socket s = connect_board();
   std::string send_error;
-  std::thread sender([&] {
-    std::error_code ec;
-    s.sendall(data, ec);
-    if (!ec) s.shutdown(usock::shut_wr, ec);
-    if (ec) send_error = ec.message();
-  });
+  std::thread sender = send_then_shutdown(s, data, send_error);
   std::vector<std::byte> got(size);
   std::error_code ec;
   const std::size_t n = s.readinto(got, ec);

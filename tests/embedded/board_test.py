@@ -15,12 +15,15 @@ handlers give; --stall-survey N runs N bulk echoes of 4 MiB per image and prints
 the naive C server with the careful one). Exit status 77 (a skip) only when qemu-system-arm is missing.
 """
 import argparse
+import ctypes
 import os
 import random
 import re
 import shutil
+import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -36,6 +39,13 @@ FAULT_EXIT = {99: "board_fatal()", 102: "NMI", 103: "HardFault", 104: "MemManage
 
 class failure(Exception):
     pass
+
+
+def die_with_parent():
+    """In a child before exec: the kernel ends it when this driver ends, however it ends (a CTest timeout kills
+    the driver alone), so no QEMU or client outlives the test."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def exit_meaning(status):
@@ -65,7 +75,7 @@ class board:
                    "-nic", "user,model=lan9118,restrict=on,hostfwd=tcp:127.0.0.1:0-:9000",
                    "-monitor", f"unix:{monitor_path},server=on,wait=off"]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         self.reader = threading.Thread(target=self._read_output, daemon=True)
         self.reader.start()
         try:
@@ -259,7 +269,7 @@ def reset_mid_stream(port):
     s = connect(port)
     s.sendall(random.Random(1).randbytes(64 * 1024))
     recv_exactly(s, 1024)  # the echo has started: the board is mid-stream
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()  # a reset, with data in flight both ways
 
 
@@ -305,7 +315,8 @@ def usock_checks(b, clients, program):
     """Runs the board_client program (usock's POSIX backend) against the board; it prints 'ok:' lines and one
     'figures:' line."""
     try:
-        run = subprocess.run([program, str(b.port), str(clients)], capture_output=True, text=True, timeout=120)
+        run = subprocess.run([program, str(b.port), str(clients)], capture_output=True, text=True, timeout=120,
+                             preexec_fn=die_with_parent)
     except subprocess.TimeoutExpired:
         raise failure("board_client did not finish within 120 s")
     for line in run.stdout.splitlines():
