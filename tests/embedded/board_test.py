@@ -10,8 +10,8 @@ that half-closes, each followed by a small echo proving the board still serves. 
 throughput per image, so the images are compared in the same run. QEMU is stopped through its monitor (killed if
 it does not go) and must not have exited on its own: the firmware's fault handlers exit with a status, named.
 
-Other modes: --fault-probe ELF boots an image that faults on purpose and checks the exit status the fault
-handlers give; --stall-survey N runs N bulk echoes of 4 MiB per image and prints how long each took (to compare
+Other modes: --fault-probe ELF boots an image that lets 500 ticks pass and then faults on purpose, and checks
+that the ticks took about half a second and the exit status the fault handlers give; --stall-survey N runs N bulk echoes of 4 MiB per image and prints how long each took (to compare
 the naive C server with the careful one). Exit status 77 (a skip) only when qemu-system-arm is missing.
 """
 import argparse
@@ -65,7 +65,7 @@ class board:
 
     def __init__(self, qemu, elf, serving=True):
         self.qemu, self.elf, self.serving = qemu, elf, serving
-        self.lines = []
+        self.lines, self.line_times = [], []  # QEMU's output, and when each line came (time.monotonic())
         self.up = threading.Event()
         self.monitor = None
         self.port = None
@@ -117,6 +117,7 @@ class board:
         for raw in self.process.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
             self.lines.append(line)
+            self.line_times.append(time.monotonic())
             if "board: network up" in line:
                 self.up.set()
         self.up.set()  # QEMU ended: whoever waits stops waiting
@@ -378,14 +379,26 @@ def echo_mode(args):
 def fault_mode(args):
     with board(args.qemu, args.fault_probe, serving=False) as b:
         try:
-            b.process.wait(timeout=10)  # the probe faults right after its "network up" line
+            b.process.wait(timeout=15)  # the probe faults half a second after its "network up" line
         except subprocess.TimeoutExpired:
-            raise failure("the fault probe is still running 10 s after it came up: its fault went unreported")
+            raise failure("the fault probe is still running 15 s after it came up: its fault went unreported")
     print("\n".join("  qemu| " + line for line in b.lines))
+
+    def when(text):
+        times = [t for line, t in zip(b.lines, b.line_times) if text in line]
+        if not times:
+            raise failure(f"no '{text}' line")
+        return times[0]
+
+    ticks = when("probe: 500 ticks") - when("board: network up")
+    # 500 ticks of a 1 kHz SysTick: half a second of the host's time (the guest's clock follows it). A tick at
+    # the wrong rate (the 168 MHz of the old board, or 10 kHz) would be at least 6 times off.
+    if not 0.45 <= ticks <= 3.0:
+        raise failure(f"500 ticks took {ticks:.3f} s of the host's time, not about 0.5 s: SysTick is not at 1 kHz")
+    print(f"ok: 500 ticks of sys_now() took {ticks:.3f} s of the host's time")
     if b.exit_status != 106:
         raise failure(f"expected exit status 106 (UsageFault), got {exit_meaning(b.exit_status)}")
-    if not any("board: fault: UsageFault" in line for line in b.lines):
-        raise failure("no 'board: fault: UsageFault' line")
+    when("board: fault: UsageFault")
     print(f"ok: the fault ended QEMU with {exit_meaning(b.exit_status)}, reported on the board's log")
 
 
