@@ -11,8 +11,10 @@ throughput per image, so the images are compared in the same run. QEMU is stoppe
 it does not go) and must not have exited on its own: the firmware's fault handlers exit with a status, named.
 
 Other modes: --fault-probe ELF boots an image that lets 500 ticks pass and then faults on purpose, and checks
-that the ticks took about half a second and the exit status the fault handlers give; --stall-survey N runs N bulk echoes of 4 MiB per image and prints how long each took (to compare
-the naive C server with the careful one). Exit status 77 (a skip) only when qemu-system-arm is missing.
+that the ticks took about half a second and the exit status the fault handlers give; --stall-survey N runs N
+bulk echoes of 4 MiB per image and prints how many stalled (to compare the naive C server with the careful
+one); --frames N counts the frames on the board's network during N round trips (QEMU's filter-dump).
+Exit status 77 (a skip) only when qemu-system-arm is missing.
 """
 import argparse
 import ctypes
@@ -63,8 +65,8 @@ class board:
     """One QEMU running one image; a context manager that always stops QEMU. serving=False: an image that is
     expected to stop by itself (the monitor and the forwarded port are not looked up)."""
 
-    def __init__(self, qemu, elf, serving=True):
-        self.qemu, self.elf, self.serving = qemu, elf, serving
+    def __init__(self, qemu, elf, serving=True, dump=False):
+        self.qemu, self.elf, self.serving, self.dump = qemu, elf, serving, dump
         self.lines, self.line_times = [], []  # QEMU's output, and when each line came (time.monotonic())
         self.up = threading.Event()
         self.monitor = None
@@ -76,8 +78,14 @@ class board:
         monitor_path = os.path.join(self.directory, "monitor")
         command = [self.qemu, "-M", "mps2-an386", "-nographic", "-serial", "none",
                    "-semihosting-config", "enable=on,target=native", "-kernel", self.elf,
-                   "-nic", "user,model=lan9118,restrict=on,hostfwd=tcp:127.0.0.1:0-:9000",
                    "-monitor", f"unix:{monitor_path},server=on,wait=off"]
+        network = "user,restrict=on,hostfwd=tcp:127.0.0.1:0-:9000"
+        if self.dump:  # every frame of the board's network into a pcap file (the same network, named)
+            self.pcap = os.path.join(self.directory, "frames.pcap")
+            command += ["-netdev", f"{network},id=net0", "-net", "nic,netdev=net0,model=lan9118",
+                        "-object", f"filter-dump,id=dump0,netdev=net0,file={self.pcap}"]
+        else:
+            command += ["-nic", network.replace("user,", "user,model=lan9118,")]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         self.reader = threading.Thread(target=self._read_output, daemon=True)
@@ -136,6 +144,17 @@ class board:
             if m:
                 return int(m.group(1))
         raise failure(f"no forwarded port in the monitor's 'info usernet': {text!r}")
+
+    def frames(self):
+        """The frames dumped so far (dump=True), each as bytes: pcap records after the 24-byte file header."""
+        with open(self.pcap, "rb") as f:
+            data = f.read()[24:]
+        frames, offset = [], 0
+        while offset + 16 <= len(data):
+            length = struct.unpack_from("<I", data, offset + 8)[0]
+            frames.append(data[offset + 16:offset + 16 + length])
+            offset += 16 + length
+        return frames
 
     def describe_exit(self):
         status = self.process.poll()
@@ -418,6 +437,26 @@ def stall_mode(args):
               f"{max(times):.2f} s", flush=True)
 
 
+def frames_mode(args):
+    """Frames on the board's network during N round trips of 32 bytes, and how many the board sent."""
+    board_address = bytes([10, 0, 2, 15])
+    for label, elf, _ in args.image:
+        with board(args.qemu, elf, dump=True) as b:
+            with connect(b.port) as s:
+                s.sendall(b"x" * 32)
+                recv_exactly(s, 32)  # connected and warm: ARP and the handshake are behind
+                before = len(b.frames())
+                for i in range(args.frames):
+                    s.sendall(bytes([i & 0xFF]) * 32)
+                    recv_exactly(s, 32)
+                during = b.frames()[before:]
+        # IPv4 source address at bytes 26..29 of an Ethernet frame; the dump may still miss the last ACKs, so
+        # the count is read while the connection is open and the board's frames are what it is judged by.
+        sent = sum(1 for f in during if f[12:14] == b"\x08\x00" and f[26:30] == board_address)
+        print(f"{label}: {args.frames} round trips of 32 bytes: {len(during)} frames, {sent} from the board "
+              f"({sent / args.frames:.2f} per round trip)", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--qemu", default="qemu-system-arm")
@@ -425,6 +464,7 @@ def main():
     parser.add_argument("--image", action="append", type=parse_image, default=[], help="LABEL=ELF=CLIENTS")
     parser.add_argument("--fault-probe", help="an image that faults on purpose")
     parser.add_argument("--stall-survey", type=int, help="runs of 4 MiB per image, timed")
+    parser.add_argument("--frames", type=int, help="round trips per image, counting the frames on the network")
     parser.add_argument("--stall-seconds", type=float, default=0.5, help="a wait this long counts as a stall")
     args = parser.parse_args()
     qemu = shutil.which(args.qemu)
@@ -437,6 +477,8 @@ def main():
             fault_mode(args)
         elif args.stall_survey:
             stall_mode(args)
+        elif args.frames:
+            frames_mode(args)
         else:
             echo_mode(args)
     except (failure, OSError) as e:
