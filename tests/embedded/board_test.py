@@ -71,7 +71,8 @@ class board:
         self.up = threading.Event()
         self.monitor = None
         self.port = None
-        self.exit_status = None
+        self.exit_status = None  # QEMU's status when it ended on its own (the firmware stopped)
+        self.quit_status = None  # QEMU's status after the monitor's quit (0: a clean exit)
 
     def __enter__(self):
         self.directory = tempfile.mkdtemp(prefix="usock-board-")
@@ -109,7 +110,7 @@ class board:
             try:
                 if self.monitor:
                     self.monitor.sendall(b"quit\n")
-                self.process.wait(timeout=5)
+                self.quit_status = self.process.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 self.process.kill()
                 self.process.wait()
@@ -386,6 +387,8 @@ def echo_mode(args):
                 figures = usock_checks(b, clients, args.client)
         if b.exit_status is not None:
             raise failure(f"{label}: QEMU exited on its own, {exit_meaning(b.exit_status)}")
+        if b.quit_status != 0:
+            raise failure(f"{label}: QEMU did not exit cleanly on the monitor's quit (status {b.quit_status})")
         results.append((label, figures))
     client = "CPython socket" if args.client == "python" else "usock POSIX backend"
     print(f"\nFigures through QEMU's user network, client: {client} (RTT: median of 200 round trips of 32 "
