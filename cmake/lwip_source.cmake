@@ -96,7 +96,7 @@ endif()
 if(USOCK_LWIP_SOURCE_DIR)
   message(STATUS "usock: lwIP sources for the NO_SYS=1 builds: ${USOCK_LWIP_SOURCE_DIR}")
 elseif(USOCK_BUILD_TESTS)
-  message(STATUS "usock: SKIPPING the lwip_raw and embedded tests: no lwIP source tree "
+  message(STATUS "usock: SKIPPING the lwip_raw, embedded and board tests: no lwIP source tree "
                  "(set USOCK_LWIP_DIR, or let scripts/fetch-lwip.sh fetch one: it needs apt-get and the network)")
 endif()
 

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the build and the default test run need.
 PACKAGES=(cmake g++ make catch2 pkg-config python3 liblwip-dev libasio-dev iproute2 clang libclang-rt-14-dev
-          xz-utils debian-archive-keyring gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib binutils-arm-none-eabi)
+          xz-utils debian-archive-keyring gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib binutils-arm-none-eabi
+          qemu-system-arm)
 
 missing_packages() {
   local p

@@ -51,7 +51,7 @@ def origin(path):
     if "lwip" in path:
         return "lwIP"
     if "board" in path:
-        return "board (startup, tick, MAC stub)"
+        return "board (startup, tick, LAN9118 driver)"
     return "the echo server (usock and its headers, or plain C)"
 
 

@@ -17,7 +17,7 @@ int main() {
   usock::socket server(usock::af_inet, usock::sock_stream, ec);
   server.setsockopt(usock::sol_socket, usock::so_reuseaddr, 1, ec);
   server.bind({"0.0.0.0", 9000}, ec);
-  server.listen(1, ec);
+  server.listen(4, ec);  // up to 4 clients wait, connected, while one is served
   if (ec) board_fatal();
   for (;;) {
     auto [conn, addr] = server.accept(ec);
