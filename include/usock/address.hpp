@@ -223,9 +223,10 @@ class address {
       if (n == 16) return false;
       // An embedded IPv4 tail takes the last four bytes.
       std::size_t end = i;
-      while (end < text.size() && text[end] != ':') ++end;
-      if (text.substr(i, end - i).find('.') != std::string_view::npos) {
-        if (end != text.size() || n > 12 || !parse_ipv4(text.substr(i), b.data() + n)) return false;
+      bool dotted = false;
+      for (; end < text.size() && text[end] != ':'; ++end) dotted = dotted || text[end] == '.';
+      if (dotted) {
+        if (end != text.size() || n > 12 || !parse_ipv4({text.data() + i, end - i}, b.data() + n)) return false;
         n += 4;
         i = end;
         break;

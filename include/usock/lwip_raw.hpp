@@ -69,14 +69,17 @@ struct lwip_raw {
     detail::lwip_raw_impl::hooks.poll_context = context;
   }
 
+#if USOCK_LWIP_RAW_LOCK_HOOK
   /// Registers the lock hook (both null: none). usock holds the lock during every lwIP call and callback it
   /// makes, releases it before running the poll hook, and never takes it twice, so a plain mutex does.
-  /// Register it before the first socket call.
+  /// Register it before the first socket call. Only with `USOCK_LWIP_RAW_LOCK_HOOK` 1 (the default except on
+  /// bare metal).
   static void set_lock_hooks(lock_hook lock, lock_hook unlock, void* context = nullptr) noexcept {
     detail::lwip_raw_impl::hooks.lock = lock;
     detail::lwip_raw_impl::hooks.unlock = unlock;
     detail::lwip_raw_impl::hooks.lock_context = context;
   }
+#endif
 
   /// How many pool slots are in use: open sockets, connections waiting in accept queues, and closed sockets
   /// still sending their last data. For leak checks and diagnostics.
@@ -91,7 +94,7 @@ struct lwip_raw {
 
   /// A new socket from the pool, with an lwIP pcb. Errors: `too_many_files_open` (pool full),
   /// `not_enough_memory` (no pcb), `address_family_not_supported`.
-  static handle_type open(address_family family, socket_type, std::error_code& ec) noexcept {
+  static handle_type open(address_family family, socket_type, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     const bool v6 = family == address_family::inet6;
     if ((v6 && !LWIP_IPV6) || (!v6 && !LWIP_IPV4)) return ec = make(std::errc::address_family_not_supported), -1;
@@ -111,7 +114,7 @@ struct lwip_raw {
 
   /// Closes at once; queued data keeps going out from the pool (see `USOCK_LWIP_RAW_CLOSE_TIMEOUT_MS`), and
   /// unread data makes it a reset. Errors: `bad_file_descriptor`.
-  static void close(handle_type h, std::error_code& ec) noexcept {
+  static void close(handle_type h, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -122,8 +125,8 @@ struct lwip_raw {
     switch (s->st) {
       case state::listening:
         // Connections nobody accepted are reset, as on Linux.
-        while (s->queue_head != none) {
-          slot& conn = slots[s->queue_head];
+        while (s->queued != 0) {
+          slot& conn = oldest(*s);
           unlink(conn);
           abort_pcb(conn);
           release(conn);
@@ -152,7 +155,7 @@ struct lwip_raw {
   }
 
   /// Non-blocking calls never wait and never run the poll hook. Errors: `bad_file_descriptor`.
-  static void set_nonblocking(handle_type h, bool on, std::error_code& ec) noexcept {
+  static void set_nonblocking(handle_type h, bool on, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -164,7 +167,7 @@ struct lwip_raw {
   /// Starts the handshake; blocking, waits for its end. Errors: `operation_in_progress` (non-blocking),
   /// `connection_refused`, `connection_aborted`, `connection_already_in_progress`, `already_connected`,
   /// `network_unreachable`, `address_in_use`, `address_family_not_supported`, `operation_not_supported`.
-  static void connect(handle_type h, const address& addr, std::error_code& ec) noexcept {
+  static void connect(handle_type h, const address& addr, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -190,7 +193,7 @@ struct lwip_raw {
 
   /// The outcome of a non-blocking connect: clear once connected, else its error (`operation_in_progress`
   /// while still going on).
-  static void connect_result(handle_type h, std::error_code& ec) noexcept {
+  static void connect_result(handle_type h, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -200,7 +203,7 @@ struct lwip_raw {
 
   /// Errors: `address_in_use`, `address_not_available` (no interface has it), `invalid_argument` (bound or
   /// connected already), `address_family_not_supported`.
-  static void bind(handle_type h, const address& addr, std::error_code& ec) noexcept {
+  static void bind(handle_type h, const address& addr, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -219,7 +222,7 @@ struct lwip_raw {
   /// Listens with an accept queue of `backlog` (1..255); binds an unbound socket to a free port first. Again on
   /// a listener: changes the backlog. Errors: `invalid_argument` (connected), `not_enough_memory`,
   /// `address_in_use`.
-  static void listen(handle_type h, int backlog, std::error_code& ec) noexcept {
+  static void listen(handle_type h, int backlog, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -250,19 +253,19 @@ struct lwip_raw {
 
   /// The oldest queued connection. Errors: `resource_unavailable_try_again` (non-blocking, none queued),
   /// `invalid_argument` (not listening), `operation_not_supported` (would wait, no poll hook).
-  static handle_type accept(handle_type h, address& peer, bool nonblocking, std::error_code& ec) noexcept {
+  static handle_type accept(handle_type h, address& peer, bool nonblocking, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
     if (!s) return ec = make(std::errc::bad_file_descriptor), invalid_handle;
     if (s->st != state::listening) return ec = make(std::errc::invalid_argument), invalid_handle;
-    if (s->queue_head == none) {
+    if (s->queued == 0) {
       if (s->nonblocking) return ec = make(std::errc::resource_unavailable_try_again), invalid_handle;
-      auto ready = [](const slot& x) { return x.queue_head != none || x.st != state::listening || !x.pcb; };
+      auto ready = [](const slot& x) { return x.queued != 0 || x.st != state::listening || !x.pcb; };
       if (!block(h, s, -1, ec, ready)) return invalid_handle;
-      if (s->queue_head == none) return ec = make(std::errc::invalid_argument), invalid_handle;
+      if (s->queued == 0) return ec = make(std::errc::invalid_argument), invalid_handle;
     }
-    slot& conn = slots[s->queue_head];
+    slot& conn = oldest(*s);
     unlink(conn);
     conn.st = state::connected;
     conn.nonblocking = nonblocking;
@@ -275,7 +278,7 @@ struct lwip_raw {
   /// Copies what fits (`tcp_sndbuf`, lwIP's segment queue) and pushes it out. Errors:
   /// `resource_unavailable_try_again` (non-blocking: connecting, full, or lwIP out of memory), `broken_pipe`
   /// (shut down or never connected), `connection_reset`, `connection_aborted`, `operation_not_supported`.
-  static std::size_t send(handle_type h, const_bytes data, std::error_code& ec) noexcept {
+  static std::size_t send(handle_type h, const_bytes data, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -310,7 +313,7 @@ struct lwip_raw {
   /// Queued data first; 0 after the peer's FIN; then the connection's error if it was reset. Errors:
   /// `resource_unavailable_try_again`, `not_connected`, `connection_reset`, `connection_aborted`,
   /// `operation_not_supported`.
-  static std::size_t recv(handle_type h, mutable_bytes buffer, std::error_code& ec) noexcept {
+  static std::size_t recv(handle_type h, mutable_bytes buffer, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -330,7 +333,7 @@ struct lwip_raw {
   }
 
   /// `shut_wr` queues the FIN; `shut_rd` drops queued and future data. Errors: `not_connected`.
-  static void shutdown(handle_type h, shutdown_how how, std::error_code& ec) noexcept {
+  static void shutdown(handle_type h, shutdown_how how, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -357,7 +360,7 @@ struct lwip_raw {
   /// `so_reuseaddr` (with `SO_REUSE`), `so_keepalive`, `tcp_nodelay`. Errors: `no_protocol_option` (wrong level,
   /// `so_rcvbuf`/`so_sndbuf`: fixed by lwipopts.h, or `so_reuseaddr` without `SO_REUSE`).
   static void setsockopt(handle_type h, option_level level, socket_option option, int value,
-                         std::error_code& ec) noexcept {
+                         usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -393,7 +396,7 @@ struct lwip_raw {
   }
 
   /// The options above, and `so_rcvbuf`/`so_sndbuf` as `TCP_WND`/`TCP_SND_BUF`. Errors: `no_protocol_option`.
-  static int getsockopt(handle_type h, option_level level, socket_option option, std::error_code& ec) noexcept {
+  static int getsockopt(handle_type h, option_level level, socket_option option, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -416,7 +419,7 @@ struct lwip_raw {
   }
 
   /// The bound address; "any" with port 0 before `bind`. Errors: `bad_file_descriptor`.
-  static address local_address(handle_type h, std::error_code& ec) noexcept {
+  static address local_address(handle_type h, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -431,7 +434,7 @@ struct lwip_raw {
   }
 
   /// Errors: `not_connected` (never connected, or reset).
-  static address peer_address(handle_type h, std::error_code& ec) noexcept {
+  static address peer_address(handle_type h, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -442,7 +445,7 @@ struct lwip_raw {
   }
 
   /// Runs the poll hook until the socket is ready or the time runs out (false). Errors: `operation_not_supported`.
-  static bool wait(handle_type h, wait_for what, int timeout_ms, std::error_code& ec) noexcept {
+  static bool wait(handle_type h, wait_for what, int timeout_ms, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -467,7 +470,7 @@ struct lwip_raw {
 
   /// Checks every entry and, while none is ready, runs the poll hook until `timeout_ms` passes (-1: no limit).
   /// Returns how many entries are ready. Errors: `operation_not_supported` (it had to wait: no poll hook).
-  static std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, std::error_code& ec) noexcept {
+  static std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     ec.clear();
@@ -510,7 +513,7 @@ struct lwip_raw {
   static bool readable(const slot& s) noexcept {
     using detail::lwip_raw_impl::state;
     switch (s.st) {
-      case state::listening: return s.queue_head != detail::lwip_raw_impl::none || !s.pcb;
+      case state::listening: return s.queued != 0 || !s.pcb;
       case state::connecting: return s.error != 0;
       case state::connected: return s.rx_bytes || s.eof || s.rx_shut || s.error || !s.pcb;
       default: return true;  // not connected: a hang-up, as poll() reports it
@@ -527,7 +530,7 @@ struct lwip_raw {
     }
   }
 
-  static void connect_result_locked(const slot& s, std::error_code& ec) noexcept {
+  static void connect_result_locked(const slot& s, usock::error_code& ec) noexcept {
     using detail::lwip_raw_impl::make;
     if (s.error) {
       ec = make(static_cast<std::errc>(s.error));
@@ -541,7 +544,7 @@ struct lwip_raw {
   /// Runs the poll hook once with the lock released, telling it the caller waits at most `max_wait_ms`
   /// (-1: no limit). Called and returns with the lock held; `s` is looked up again afterwards, because another
   /// thread may have closed the socket meanwhile. False on an error (no hook, or the socket is gone).
-  static bool poll_once(handle_type h, slot*& s, std::int32_t max_wait_ms, std::error_code& ec) noexcept {
+  static bool poll_once(handle_type h, slot*& s, std::int32_t max_wait_ms, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     if (!hooks.poll) return ec = make(std::errc::operation_not_supported), false;
     unlock();
@@ -569,7 +572,7 @@ struct lwip_raw {
   /// Runs the poll hook until `ready(*s)` holds or `timeout_ms` (-1: no limit) passes. Called and returns
   /// with the lock held. False when the time ran out (`ec` clear) or on an error (`ec` set).
   template <class Ready>
-  static bool block(handle_type h, slot*& s, int timeout_ms, std::error_code& ec, Ready ready) noexcept {
+  static bool block(handle_type h, slot*& s, int timeout_ms, usock::error_code& ec, Ready ready) noexcept {
     const std::uint32_t start = sys_now();
     std::int32_t left;
     while (!ready(*s)) {

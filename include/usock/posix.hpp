@@ -25,6 +25,11 @@
 #include "buffer.hpp"
 #include "constants.hpp"
 #include "detail/chrono.hpp"
+#include "error.hpp"
+
+#if !USOCK_STD_ERROR_CODE
+#error "usock::posix runs on a hosted system, where usock::error_code is std::error_code: set USOCK_STD_ERROR_CODE to 1"
+#endif
 
 namespace usock {
 

@@ -41,7 +41,7 @@ static_assert(socket_backend<default_backend>);
 /// Errors: a `usock.getaddrinfo` category code that compares equal to `no_such_device_or_address` for an
 /// unknown name, `resource_unavailable_try_again` for a temporary failure.
 template <resolving_backend Backend = default_backend>
-std::vector<address> getaddrinfo(std::string_view host, std::uint16_t port, std::error_code& ec) {
+std::vector<address> getaddrinfo(std::string_view host, std::uint16_t port, usock::error_code& ec) {
   return Backend::resolve(host, port, ec);
 }
 
@@ -50,7 +50,7 @@ std::vector<address> getaddrinfo(std::string_view host, std::uint16_t port, std:
 /// `ec` holds the last address's error.
 template <resolving_backend Backend = default_backend>
 basic_socket<Backend> create_connection(std::string_view host, std::uint16_t port,
-                                        std::optional<std::chrono::milliseconds> timeout, std::error_code& ec) {
+                                        std::optional<std::chrono::milliseconds> timeout, usock::error_code& ec) {
   const std::vector<address> candidates = getaddrinfo<Backend>(host, port, ec);
   if (!ec && candidates.empty()) ec = detail::make_error(std::errc::no_such_device_or_address);
   for (const address& a : candidates) {
@@ -65,7 +65,7 @@ basic_socket<Backend> create_connection(std::string_view host, std::uint16_t por
 #if USOCK_HAS_EXCEPTIONS
 template <resolving_backend Backend = default_backend>
 std::vector<address> getaddrinfo(std::string_view host, std::uint16_t port) {
-  std::error_code ec;
+  usock::error_code ec;
   std::vector<address> result = getaddrinfo<Backend>(host, port, ec);
   detail::throw_if(ec, "getaddrinfo");
   return result;
@@ -74,7 +74,7 @@ std::vector<address> getaddrinfo(std::string_view host, std::uint16_t port) {
 template <resolving_backend Backend = default_backend>
 basic_socket<Backend> create_connection(std::string_view host, std::uint16_t port,
                                         std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-  std::error_code ec;
+  usock::error_code ec;
   basic_socket<Backend> s = create_connection<Backend>(host, port, timeout, ec);
   detail::throw_if(ec, "create_connection");
   return s;

@@ -19,6 +19,7 @@
 
 #include "../address.hpp"
 #include "../buffer.hpp"
+#include "../error.hpp"
 
 namespace usock::detail::lwip_raw_impl {
 
@@ -65,8 +66,7 @@ class stack_lock {
 /// pool (sending their last data after `close()`); only the others have a handle.
 enum class state : std::uint8_t { free, open, connecting, connected, listening, pending, closing };
 
-inline constexpr std::uint8_t none = 0xff;  // "no slot" in the accept-queue links
-
+/// One socket. A free slot is all zeros but its generation, so the pool sits in `.bss`.
 struct slot {
   tcp_pcb* pcb = nullptr;    // null once lwIP freed it (error callback) or we handed it back
   pbuf* rx = nullptr;        // received and unread, oldest first; each pbuf of the chain owns one reference
@@ -80,9 +80,9 @@ struct slot {
   std::uint16_t error = 0;      // a sticky std::errc value, 0 for none
   state st = state::free;
   std::uint8_t generation = 0;  // part of the handle, so a stale handle never reaches a reused slot
-  std::uint8_t next = none;     // pending: the next connection in the listener's queue
-  std::uint8_t listener = none; // pending: the listener's slot
-  std::uint8_t queue_head = none, queue_tail = none;  // listening: the accept queue
+  std::uint8_t listener = 0;    // pending: 1 + the listener's slot index (0: in no queue)
+  std::uint8_t queued = 0;      // listening: connections waiting in its accept queue
+  std::uint16_t arrival = 0;    // pending: its number in the queue; listening: the next connection's number
   bool v6 = false;
   bool nonblocking = false;
   bool bound = false;
@@ -201,34 +201,36 @@ inline std::size_t take_rx(slot& s, mutable_bytes out) noexcept {
 
 // ---- accept queues ---------------------------------------------------------------------------------------
 
+// A listener's queue is the pending slots naming it, in the order of their arrival numbers: the pool is small,
+// so finding the oldest by a scan costs less code than keeping a linked list.
+
 inline void enqueue(slot& listener, slot& conn) noexcept {
-  conn.next = none;
-  conn.listener = index_of(listener);
-  if (listener.queue_tail == none) {
-    listener.queue_head = index_of(conn);
-  } else {
-    slots[listener.queue_tail].next = index_of(conn);
-  }
-  listener.queue_tail = index_of(conn);
+  conn.listener = static_cast<std::uint8_t>(index_of(listener) + 1);
+  conn.arrival = listener.arrival++;
+  ++listener.queued;
 }
 
-inline void unlink(slot& conn) noexcept {
-  if (conn.listener == none) return;
-  slot& listener = slots[conn.listener];
-  std::uint8_t prev = none;
-  for (std::uint8_t i = listener.queue_head; i != none; prev = i, i = slots[i].next) {
-    if (i != index_of(conn)) continue;
-    if (prev == none) listener.queue_head = conn.next; else slots[prev].next = conn.next;
-    if (listener.queue_tail == i) listener.queue_tail = prev;
-    break;
+/// The connection waiting longest in `listener`'s queue, which must not be empty. Arrival numbers wrap, so
+/// the oldest is the one furthest behind the next number.
+inline slot& oldest(const slot& listener) noexcept {
+  slot* best = nullptr;
+  auto waited = [&](const slot& s) { return static_cast<std::uint16_t>(listener.arrival - s.arrival); };
+  for (slot& s : slots) {
+    if (s.listener == index_of(listener) + 1 && (!best || waited(s) > waited(*best))) best = &s;
   }
-  conn.next = none;
-  conn.listener = none;
+  return *best;
+}
+
+/// Takes a connection out of its listener's queue (nothing if it is in none).
+inline void unlink(slot& conn) noexcept {
+  if (conn.listener == 0) return;
+  --slots[conn.listener - 1].queued;
+  conn.listener = 0;
 }
 
 // ---- errors and addresses --------------------------------------------------------------------------------
 
-inline std::error_code make(std::errc e) noexcept { return {static_cast<int>(e), std::generic_category()}; }
+inline usock::error_code make(std::errc e) noexcept { return detail::make_error(e); }
 
 /// lwIP's `err_t`, by name, as `std::errc`.
 inline std::errc errc_of(err_t err) noexcept {
