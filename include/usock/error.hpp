@@ -38,13 +38,17 @@ using error_code = std::error_code;
 /// compiles unchanged: `usock::error_code ec;`, `if (ec)`, `ec == std::errc::timed_out` (either order, and
 /// `!=`), `ec.value()`, `ec.clear()`, `ec.message()`. What it leaves out is what needs the C++ runtime:
 /// `category()` (every usock error is of the generic category) and `message()` as a `std::string` (here a
-/// short English text). `std::error_code(ec)` converts, and costs that runtime only where it is used.
+/// short English text). `std::error_code(ec)` converts, and a `std::error_code` assigns, each costing that
+/// runtime only where it is used.
 class error_code {
  public:
   /// No error.
   constexpr error_code() noexcept = default;
   /// An error: `usock::error_code(std::errc::timed_out)`.
   constexpr explicit error_code(std::errc e) noexcept : value_(static_cast<int>(e)) {}
+  /// The value of a `std::error_code` (usock's errors are all of the generic category), so that code which
+  /// assigns `std::make_error_code(...)` compiles unchanged; that code brings the C++ runtime's categories.
+  error_code(const std::error_code& e) noexcept : value_(e.value()) {}
 
   /// The `std::errc` value as an `int` (the platform's `errno` number); 0 for no error.
   constexpr int value() const noexcept { return value_; }

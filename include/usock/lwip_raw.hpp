@@ -16,7 +16,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "address.hpp"
 #include "backend.hpp"
@@ -24,6 +28,7 @@
 #include "constants.hpp"
 #include "detail/chrono.hpp"
 #include "detail/lwip_raw_pool.hpp"
+#include "detail/sys_now_clock.hpp"
 
 namespace usock {
 
@@ -42,18 +47,9 @@ struct lwip_raw {
   /// `listen()`'s backlog when none is given: `USOCK_LWIP_RAW_DEFAULT_BACKLOG` (2, as MicroPython).
   static constexpr int default_backlog = USOCK_LWIP_RAW_DEFAULT_BACKLOG;
 
-  /// Milliseconds from lwIP's `sys_now()`, extended past its 32-bit wrap (every 49.7 days).
-  struct clock {
-    using rep = std::int64_t;
-    using period = std::milli;
-    using duration = std::chrono::duration<rep, period>;
-    using time_point = std::chrono::time_point<clock>;
-    static constexpr bool is_steady = true;
-    static time_point now() noexcept {
-      detail::lwip_raw_impl::stack_lock guard;
-      return time_point(duration(extended_now()));
-    }
-  };
+  /// Milliseconds from lwIP's `sys_now()`, extended past its 32-bit wrap (every 49.7 days), read under the
+  /// stack's lock (detail/sys_now_clock.hpp).
+  using clock = detail::sys_now_clock<detail::lwip_raw_impl::stack_lock>;
 
   /// The poll hook: services the network interface (reads received frames into lwIP) and calls
   /// `sys_check_timeouts()`. `max_wait_ms` is how long the caller is prepared to wait (-1: indefinitely); the
@@ -235,7 +231,7 @@ struct lwip_raw {
     if (s->st != state::open || !s->pcb) return void(ec = make(std::errc::invalid_argument));
     if (!s->bound) {  // as Linux: listening on an unbound socket picks a port
       ip_addr_t any;
-      to_ip(address{"", 0}, s->v6, any);
+      any_ip(s->v6, any);
       const err_t err = tcp_bind(s->pcb, &any, 0);
       if (err != ERR_OK) return void(ec = make(errc_of(err)));
       s->bound = true;
@@ -292,7 +288,7 @@ struct lwip_raw {
         if (data.empty()) return ec.clear(), 0;
         tcp_pcb* pcb = s->pcb;
         if (const std::size_t room = send_room(pcb); room > 0) {
-          const auto n = static_cast<u16_t>(std::min({data.size(), room, std::size_t{0xffff}}));
+          const auto n = static_cast<u16_t>(std::min(std::min(data.size(), room), std::size_t{0xffff}));
           const err_t err = tcp_write(pcb, data.data(), n, TCP_WRITE_FLAG_COPY);
           if (err == ERR_OK) {
             tcp_output(pcb);
@@ -427,7 +423,7 @@ struct lwip_raw {
     ec.clear();
     if (!s->bound) {  // as Linux: an unbound socket is "any", port 0, of its family
       ip_addr_t any;
-      to_ip(address{"", 0}, s->v6, any);
+      any_ip(s->v6, any);
       return from_ip(any, 0);
     }
     return from_ip(s->local_ip, s->local_port);
@@ -452,6 +448,38 @@ struct lwip_raw {
     if (!s) return ec = make(std::errc::bad_file_descriptor), true;
     ec.clear();
     return block(h, s, timeout_ms, ec, what == wait_for::read ? readable : writable) && !ec;
+  }
+
+  // ---- names (usock::getaddrinfo, usock::create_connection) ---------------------------------------------
+
+  /// `getaddrinfo(host, port)`: numeric text as it is; a name, with `LWIP_DNS` 1, through lwIP's resolver
+  /// (`dns_gethostbyname`: its local host list, its cache, then the DNS server set with `dns_setserver`),
+  /// running the poll hook until lwIP answers or gives up. One address: lwIP's resolver returns one. Errors:
+  /// `no_such_device_or_address` (an unknown name, no answer, no DNS server set, or `LWIP_DNS` 0),
+  /// `invalid_argument` (a name of `DNS_MAX_NAME_LENGTH` characters or more), `resource_unavailable_try_again`
+  /// (`DNS_TABLE_SIZE` lookups are in progress already), `operation_not_supported` (it had to wait and no poll
+  /// hook is registered).
+  static std::vector<address> resolve(std::string_view host, std::uint16_t port, usock::error_code& ec) {
+    return resolve(host, port, -1, ec);
+  }
+  /// As above, waiting at most `timeout_ms` (-1: as long as lwIP's resolver tries): `timed_out` after it.
+  /// `create_connection` passes its timeout here.
+  static std::vector<address> resolve(std::string_view host, std::uint16_t port, int timeout_ms,
+                                      usock::error_code& ec) {
+    std::vector<address> found;
+    if (const address numeric{host, port}; numeric.valid() && !numeric.any_family()) {
+      ec.clear();
+      found.push_back(numeric);
+      return found;
+    }
+#if LWIP_DNS
+    ip_addr_t ip;
+    if (look_up(host, timeout_ms, ip, ec)) found.push_back(detail::lwip_raw_impl::from_ip(ip, port));
+#else
+    (void)timeout_ms;
+    ec = detail::lwip_raw_impl::make(std::errc::no_such_device_or_address);
+#endif
+    return found;
   }
 
   // ---- polling (usock::poller) ------------------------------------------------------------------------------
@@ -492,17 +520,50 @@ struct lwip_raw {
 
  private:
   using slot = detail::lwip_raw_impl::slot;
+
+#if LWIP_DNS
+  /// Asks lwIP's resolver for `host` and runs the poll hook until it answers or `timeout_ms` passes.
+  static bool look_up(std::string_view host, int timeout_ms, ip_addr_t& ip, usock::error_code& ec) noexcept {
+    using namespace detail::lwip_raw_impl;
+    char name[DNS_MAX_NAME_LENGTH];
+    if (host.empty()) return ec = make(std::errc::no_such_device_or_address), false;
+    if (host.size() >= sizeof name || host.find('\0') != std::string_view::npos) {
+      return ec = make(std::errc::invalid_argument), false;
+    }
+    std::memcpy(name, host.data(), host.size());
+    name[host.size()] = '\0';
+    stack_lock guard;
+    lookup* l = std::find_if(std::begin(lookups), std::end(lookups), [](const lookup& x) { return x.id == 0; });
+    if (l == std::end(lookups)) return ec = make(std::errc::resource_unavailable_try_again), false;
+    *l = lookup{};
+    l->id = ++last_lookup_id != 0 ? last_lookup_id : ++last_lookup_id;
+    void* id = reinterpret_cast<void*>(static_cast<std::uintptr_t>(l->id));
+    const err_t err = dns_gethostbyname(name, &ip, on_dns_found, id);
+    const std::uint32_t start = sys_now();
+    std::int32_t left;
+    bool ok = err == ERR_OK;
+    if (err == ERR_INPROGRESS) {
+      while (!l->done && time_left(start, timeout_ms, left) && hooks.poll) {
+        unlock();
+        hooks.poll(hooks.poll_context, left);
+        lock();
+      }
+      ok = l->done && l->found;
+      if (ok) ip_addr_copy(ip, l->ip);
+    }
+    if (ok) {
+      ec.clear();
+    } else if (err == ERR_INPROGRESS && !l->done) {
+      ec = make(hooks.poll ? std::errc::timed_out : std::errc::operation_not_supported);
+    } else {
+      ec = make(err == ERR_MEM ? std::errc::resource_unavailable_try_again : std::errc::no_such_device_or_address);
+    }
+    l->id = 0;  // forgotten: a late answer finds nothing
+    return ok;
+  }
+#endif
   /// How long a blocking send that found lwIP out of memory lets the poll hook wait before it tries again.
   static constexpr std::int32_t memory_retry_ms = 250;
-
-  /// `sys_now()` extended to 64 bits; called with the lock held.
-  static std::int64_t extended_now() noexcept {
-    static std::uint32_t last = 0, wraps = 0;
-    const std::uint32_t now = sys_now();
-    if (now < last) ++wraps;
-    last = now;
-    return static_cast<std::int64_t>(wraps) << 32 | now;
-  }
 
   /// How much `send` may hand to lwIP now: the free send buffer, if lwIP also has segments left to queue it.
   static std::size_t send_room(const tcp_pcb* pcb) noexcept {
@@ -604,5 +665,6 @@ struct lwip_raw {
 
 static_assert(socket_backend<lwip_raw>);
 static_assert(polling_backend<lwip_raw>);
+static_assert(resolving_backend<lwip_raw>);
 
 }  // namespace usock

@@ -16,6 +16,9 @@
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
+#if LWIP_DNS
+#include "lwip/dns.h"
+#endif
 
 #include "../address.hpp"
 #include "../buffer.hpp"
@@ -255,21 +258,25 @@ inline std::errc errc_of(err_t err) noexcept {
 
 inline void set_error(slot& s, std::errc e) noexcept { s.error = static_cast<std::uint16_t>(e); }
 
-/// `a` as lwIP's address for a socket of family `v6`. False when the families differ.
-inline bool to_ip(const address& a, bool v6, ip_addr_t& out) noexcept {
-  if (a.any_family() || (a.family() == address_family::inet6) != v6) {
-    if (!a.any_family()) return false;
+/// The "any" address of a socket of family `v6`.
+inline void any_ip(bool v6, ip_addr_t& out) noexcept {
 #if LWIP_IPV6
-    if (v6) {
-      ip_addr_copy(out, *IP6_ADDR_ANY);
-      return true;
-    }
+  if (v6) {
+    ip_addr_copy(out, *IP6_ADDR_ANY);
+    return;
+  }
 #endif
 #if LWIP_IPV4
-    ip_addr_copy(out, *IP4_ADDR_ANY);
+  ip_addr_copy(out, *IP4_ADDR_ANY);
 #endif
-    return true;
-  }
+  (void)v6;
+  (void)out;
+}
+
+/// `a` as lwIP's address for a socket of family `v6`. False when the families differ.
+inline bool to_ip(const address& a, bool v6, ip_addr_t& out) noexcept {
+  if (a.any_family()) return any_ip(v6, out), true;
+  if ((a.family() == address_family::inet6) != v6) return false;
 #if LWIP_IPV6
   if (v6) {
     ip6_addr_t ip6{};
@@ -338,6 +345,32 @@ inline void remember_addresses(slot& s) noexcept {
     s.remote_port = s.pcb->remote_port;
   }
 }
+
+// ---- names (LWIP_DNS) ------------------------------------------------------------------------------------
+
+#if LWIP_DNS
+/// A name lookup waiting for lwIP's resolver. lwIP cannot cancel a query, so its callback names the lookup by a
+/// number rather than a pointer: a lookup whose caller stopped waiting is forgotten, and its late answer finds
+/// nothing.
+struct lookup {
+  std::uint32_t id = 0;  // 0: free
+  bool done = false;
+  bool found = false;
+  ip_addr_t ip{};
+};
+inline lookup lookups[DNS_TABLE_SIZE];
+inline std::uint32_t last_lookup_id = 0;
+
+inline void on_dns_found(const char*, const ip_addr_t* ip, void* arg) noexcept {
+  const auto id = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(arg));
+  for (lookup& l : lookups) {
+    if (l.id != id) continue;
+    l.done = true;
+    l.found = ip != nullptr;
+    if (ip) ip_addr_copy(l.ip, *ip);
+  }
+}
+#endif
 
 // ---- lwIP's callbacks ------------------------------------------------------------------------------------
 

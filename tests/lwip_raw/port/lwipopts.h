@@ -23,9 +23,12 @@
 #define LWIP_ARP                        1
 #define LWIP_ETHERNET                   1
 #define LWIP_RAW                        0
-#define LWIP_UDP                        0
+#define LWIP_UDP                        1  /* for the resolver */
 #define LWIP_DHCP                       0
-#define LWIP_DNS                        0
+#define LWIP_DNS                        1  /* usock::getaddrinfo on lwip_raw; tests/lwip_raw/names.cpp serves it */
+#define LWIP_DNS_SECURE                 LWIP_DNS_SECURE_RAND_XID  /* one UDP pcb, made by lwip_init */
+#define DNS_LOCAL_HOSTLIST              1
+#define DNS_LOCAL_HOSTLIST_INIT         {DNS_LOCAL_HOSTLIST_ELEM("localhost", IPADDR4_INIT_BYTES(127, 0, 0, 1))}
 #define LWIP_IGMP                       0
 #define LWIP_TCP                        1
 #define LWIP_NETIF_LOOPBACK             1
