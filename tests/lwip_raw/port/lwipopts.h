@@ -1,6 +1,9 @@
-/* lwIP options for usock's host tests of the raw-API backend (usock::lwip_raw): NO_SYS=1, TCP only, IPv4 and
- * IPv6, loopback through lwIP's own netif loop (netif_poll), statistics on so that the tests can check that no
- * pool entry leaked. docs/bare-metal.md explains which of these a firmware needs. */
+/* lwIP options: the raw host stack (NO_SYS=1, lwIP built from source into the test programs).
+ * For: usock::lwip_raw's host tests (tests/lwip_raw: the suite, main-loop cases, names, the simulated wire; the
+ *      raw connection limit in tests/lwip_stats). TCP over IPv4 and IPv6, loopback through lwIP's own netif loop
+ *      (netif_poll), UDP and DNS for the resolver, statistics on so that the tests can check no pool entry leaked.
+ * Shares: arch/cc.h with the stats stack (tests/lwip_stats/port includes it). docs/bare-metal.md explains which
+ *      of these settings a firmware needs. */
 #ifndef USOCK_HOST_LWIPOPTS_H
 #define USOCK_HOST_LWIPOPTS_H
 

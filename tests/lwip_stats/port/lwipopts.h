@@ -1,7 +1,8 @@
-/* lwIP options for usock's host build of the socket API (NO_SYS=0) from source, for the socket-API backend
- * (usock::lwip) with statistics and fixed pools: the tests in tests/lwip_stats check that every pool and the
- * heap are back to their starting figures after the suite, and that the stack holds exactly as many connections
- * as configured here.
+/* lwIP options: the stats stack (NO_SYS=0, lwIP's socket API built from source on POSIX threads, sys_arch.c).
+ * For: usock::lwip with statistics and fixed pools: the tests in tests/lwip_stats check that every pool and the
+ *      heap are back to their starting figures after the suite, and that the stack holds exactly as many
+ *      connections as configured here.
+ * Shares: arch/cc.h builds on the raw host stack's (tests/lwip_raw/port/arch/cc.h).
  *
  * Socket settings follow Debian's liblwip build (socket API, LWIP_COMPAT_SOCKETS 0, LWIP_SOCKET_OFFSET 1,
  * lwip_poll, TCP core locking), so usock::lwip runs unchanged; the differences are the point of this build:
