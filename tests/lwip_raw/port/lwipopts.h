@@ -2,10 +2,12 @@
  * For: usock::lwip_raw's host tests (tests/lwip_raw: the suite, main-loop cases, names, the simulated wire; the
  *      raw connection limit in tests/lwip_stats). TCP over IPv4 and IPv6, loopback through lwIP's own netif loop
  *      (netif_poll), UDP and DNS for the resolver, statistics on so that the tests can check no pool entry leaked.
- * Shares: arch/cc.h with the stats stack (tests/lwip_stats/port includes it). docs/bare-metal.md explains which
- *      of these settings a firmware needs. */
+ * Shares: host_common.h and arch/cc.h with the stats stack (tests/lwip_stats/port includes both).
+ *      docs/bare-metal.md explains which of these settings a firmware needs. */
 #ifndef USOCK_HOST_LWIPOPTS_H
 #define USOCK_HOST_LWIPOPTS_H
+
+#include "host_common.h"
 
 /* No operating system: the application drives lwIP from its main loop (or, in these tests, under a lock). */
 #define NO_SYS                          1
@@ -14,29 +16,12 @@
 #define LWIP_SOCKET                     0
 #define LWIP_NETCONN                    0
 
-/* Protocols: TCP over IPv4 and IPv6 on Ethernet (the simulated wire) or loopback (the suite). */
-#define LWIP_IPV4                       1
-#define LWIP_IPV6                       1
-#define LWIP_IPV6_MLD                   0
-#define LWIP_IPV6_AUTOCONFIG            0
-#define LWIP_IPV6_DUP_DETECT_ATTEMPTS   0
-#define LWIP_IPV6_SEND_ROUTER_SOLICIT   0
-#define IPV6_FRAG_COPYHEADER            1  /* needed where pointers are 8 bytes */
-#define LWIP_ICMP                       1
-#define LWIP_ARP                        1
-#define LWIP_ETHERNET                   1
-#define LWIP_RAW                        0
+/* Protocols, besides host_common.h's: UDP and DNS for usock::getaddrinfo. */
 #define LWIP_UDP                        1  /* for the resolver */
-#define LWIP_DHCP                       0
 #define LWIP_DNS                        1  /* usock::getaddrinfo on lwip_raw; tests/lwip_raw/names.cpp serves it */
 #define LWIP_DNS_SECURE                 LWIP_DNS_SECURE_RAND_XID  /* one UDP pcb, made by lwip_init */
 #define DNS_LOCAL_HOSTLIST              1
 #define DNS_LOCAL_HOSTLIST_INIT         {DNS_LOCAL_HOSTLIST_ELEM("localhost", IPADDR4_INIT_BYTES(127, 0, 0, 1))}
-#define LWIP_IGMP                       0
-#define LWIP_TCP                        1
-#define LWIP_NETIF_LOOPBACK             1
-#define LWIP_HAVE_LOOPIF                0
-#define LWIP_LOOPBACK_MAX_PBUFS         0
 
 /* What usock::lwip_raw needs: the callback API, a listen backlog it can hold connections against
    (tcp_backlog_delayed), SO_REUSEADDR, keepalive. */
@@ -61,27 +46,10 @@
 #define PBUF_POOL_SIZE                  256
 #define ARP_TABLE_SIZE                  4
 
-/* TCP: a 1460-byte MSS, a 16-segment window and send buffer (23 KiB, no window scaling), and a short
-   TIME_WAIT so closed connections leave the tables quickly. */
-#define TCP_MSS                         1460
-#define TCP_WND                         (16 * TCP_MSS)
-#define TCP_SND_BUF                     (16 * TCP_MSS)
-#define TCP_SND_QUEUELEN                (4 * TCP_SND_BUF / TCP_MSS)
-#define TCP_MSL                         1000UL
-
-/* Statistics, read by the tests' leak check (lwip_stats.memp[...]->used, lwip_stats.mem.used). */
-#define LWIP_STATS                      1
-#define LWIP_STATS_DISPLAY              0
-#define MEM_STATS                       1
-#define MEMP_STATS                      1
+/* Statistics, besides host_common.h's. */
 #define SYS_STATS                       0
-#define LINK_STATS                      1
 #define ETHARP_STATS                    1
-#define IP_STATS                        1
-#define TCP_STATS                       1
 
-#define LWIP_NETIF_STATUS_CALLBACK      0
-#define LWIP_NETIF_LINK_CALLBACK        0
 #define LWIP_SINGLE_NETIF               0
 
 #endif /* USOCK_HOST_LWIPOPTS_H */
