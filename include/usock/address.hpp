@@ -36,10 +36,11 @@ class address {
     if (host.empty()) {
       kind_ = kind::inet;
       any_family_ = true;
-    } else if (parse_ipv4(host, bytes_.data())) {
-      kind_ = kind::inet;
-    } else if (parse_ipv6(host, bytes_.data())) {
-      kind_ = kind::inet6;
+    } else if (const bool v6 = std::char_traits<char>::find(host.data(), host.size(), ':') != nullptr;
+               v6 ? parse_ipv6(host, bytes_.data()) : parse_ipv4(host, bytes_.data())) {
+      // IPv6 text always has a ':' and IPv4 text never. For a literal the compiler settles which (`memchr` on a
+      // constant), so a firmware that names only IPv4 addresses links no IPv6 parser.
+      kind_ = v6 ? kind::inet6 : kind::inet;
     } else {
       bytes_ = {};
     }
@@ -207,47 +208,43 @@ class address {
     return i == text.size();
   }
 
+  /// RFC 4291 text: groups of one to four hex digits, at most one `::` standing for one or more zero groups, and
+  /// an optional dotted-quad tail for the last four bytes (as `inet_pton`).
   static constexpr bool parse_ipv6(std::string_view text, std::uint8_t* out) noexcept {
     std::array<std::uint8_t, 16> b{};
     std::size_t n = 0;            // bytes written
     constexpr std::size_t no_gap = 17;
     std::size_t gap = no_gap;     // where "::" stood, in bytes
     std::size_t i = 0;
-    if (text.size() >= 2 && text[0] == ':' && text[1] == ':') {
+    const std::size_t size = text.size();
+    if (size >= 2 && text[0] == ':' && text[1] == ':') {
       gap = 0;
       i = 2;
-    } else if (!text.empty() && text[0] == ':') {
-      return false;
     }
-    while (i < text.size()) {
+    while (i < size) {
       if (n == 16) return false;
-      // An embedded IPv4 tail takes the last four bytes.
       std::size_t end = i;
-      while (end < text.size() && text[end] != ':') ++end;
-      if (text.substr(i, end - i).find('.') != std::string_view::npos) {
-        if (end != text.size() || n > 12 || !parse_ipv4(text.substr(i), b.data() + n)) return false;
+      unsigned value = 0;
+      // Up to five digits: a fifth is an error, unless a '.' follows, which makes this the IPv4 tail (whose
+      // parser rejects it then).
+      for (; end < size && end - i < 5 && hex_value(text[end]) >= 0; ++end) {
+        value = value << 4 | unsigned(hex_value(text[end]));
+      }
+      if (end < size && text[end] == '.') {
+        if (n > 12 || !parse_ipv4({text.data() + i, size - i}, b.data() + n)) return false;
         n += 4;
-        i = end;
         break;
       }
-      unsigned value = 0;
-      std::size_t digits = 0;
-      while (i < text.size() && hex_value(text[i]) >= 0) {
-        if (++digits > 4) return false;
-        value = value << 4 | unsigned(hex_value(text[i++]));
-      }
-      if (digits == 0) return false;
+      if (end == i || end - i > 4) return false;
       b[n++] = static_cast<std::uint8_t>(value >> 8);
       b[n++] = static_cast<std::uint8_t>(value & 0xff);
-      if (i == text.size()) break;
-      if (text[i] != ':') return false;
-      ++i;
-      if (i < text.size() && text[i] == ':') {
+      i = end;
+      if (i == size) break;
+      if (text[i++] != ':' || i == size) return false;  // a separator, and never a trailing single ':'
+      if (text[i] == ':') {
         if (gap != no_gap) return false;
         gap = n;
         ++i;
-      } else if (i == text.size()) {
-        return false;  // a trailing single ':'
       }
     }
     if (gap == no_gap) {

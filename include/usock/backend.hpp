@@ -3,7 +3,7 @@
 /// The boundary between `basic_socket` and a network stack: the `usock::socket_backend` concept.
 ///
 /// A backend is a tag type with static `noexcept` functions, each making one call into its stack, retrying
-/// `EINTR` where that is safe, and reporting errors as generic-category `std::error_code`s (translated by name
+/// `EINTR` where that is safe, and reporting errors as generic-category `usock::error_code`s (translated by name
 /// to `std::errc`). `basic_socket` owns every policy above that: timeouts and deadlines, loops, closed-socket
 /// checks and buffering. It knows nothing of POSIX or lwIP.
 
@@ -17,6 +17,7 @@
 #include "buffer.hpp"
 #include "constants.hpp"
 #include "detail/chrono.hpp"
+#include "error.hpp"
 
 namespace usock {
 
@@ -47,7 +48,7 @@ concept socket_backend =
       { B::default_backlog } -> std::convertible_to<int>;
       { B::clock::now() } -> std::same_as<typename B::clock::time_point>;
     } &&
-    requires(typename B::handle_type h, std::error_code& ec, const address& addr, address& peer, const_bytes out,
+    requires(typename B::handle_type h, usock::error_code& ec, const address& addr, address& peer, const_bytes out,
              mutable_bytes in, address_family family, socket_type type, option_level level, socket_option option,
              int value, bool flag, shutdown_how how, wait_for what) {
       { B::open(family, type, ec) } noexcept -> std::same_as<typename B::handle_type>;
@@ -100,7 +101,7 @@ template <class B>
 concept polling_backend =
     socket_backend<B> &&
     requires(typename B::template poll_set<1>& set, const typename B::template poll_set<1>& const_set,
-             typename B::handle_type h, unsigned events, int timeout_ms, std::error_code& ec) {
+             typename B::handle_type h, unsigned events, int timeout_ms, usock::error_code& ec) {
       { set.add(h, events, ec) } noexcept;
       { set.modify(h, events, ec) } noexcept;
       { set.remove(h, ec) } noexcept;
@@ -111,16 +112,8 @@ concept polling_backend =
 /// A backend that can also resolve host names (`usock::getaddrinfo`, `usock::create_connection`).
 template <class B>
 concept resolving_backend = socket_backend<B> && requires(std::string_view host, std::uint16_t port,
-                                                          std::error_code& ec) {
+                                                          usock::error_code& ec) {
   { B::resolve(host, port, ec) };
 };
-
-namespace detail {
-/// `ec == e` without the virtual call that comparing against a `std::errc` makes: backends report
-/// generic-category codes, so a value check is exact.
-inline bool is(const std::error_code& ec, std::errc e) noexcept {
-  return ec.value() == static_cast<int>(e) && ec.category() == std::generic_category();
-}
-}  // namespace detail
 
 }  // namespace usock

@@ -33,7 +33,7 @@ struct accept_result {
 /// A TCP socket on the network stack `Backend`. Move-only; the destructor closes it and ignores errors.
 ///
 /// Every call has two forms: one that throws `usock::error` and a `noexcept` one taking a trailing
-/// `std::error_code&` (the only one in builds without exceptions). Errors are reported as `std::errc` values:
+/// `usock::error_code&` (the only one in builds without exceptions). Errors are reported as `std::errc` values:
 /// - a closed socket: `bad_file_descriptor`; an invalid `address`: `invalid_argument`;
 /// - a timeout that runs out: `timed_out`; a non-blocking call that would block: `resource_unavailable_try_again`;
 ///   a non-blocking `connect`: `operation_in_progress`;
@@ -54,16 +54,16 @@ class basic_socket {
   /// `socket.socket(family, type)`: an open, blocking socket. Throws `usock::error` if the stack refuses
   /// (`too_many_files_open`, `not_enough_memory`, `address_family_not_supported`).
   explicit basic_socket(address_family family = af_inet, socket_type type = sock_stream) {
-    std::error_code ec;
+    usock::error_code ec;
     handle_ = Backend::open(family, type, ec);
     detail::throw_if(ec, "socket");
   }
 #endif
   /// As above; on failure the socket is closed and `ec` says why.
-  basic_socket(address_family family, socket_type type, std::error_code& ec) noexcept
+  basic_socket(address_family family, socket_type type, usock::error_code& ec) noexcept
       : handle_(Backend::open(family, type, ec)) {}
   /// An `af_inet` stream socket; on failure the socket is closed and `ec` says why.
-  explicit basic_socket(std::error_code& ec) noexcept : basic_socket(af_inet, sock_stream, ec) {}
+  explicit basic_socket(usock::error_code& ec) noexcept : basic_socket(af_inet, sock_stream, ec) {}
 
   basic_socket(basic_socket&& other) noexcept
       : handle_(std::exchange(other.handle_, Backend::invalid_handle)),
@@ -101,7 +101,7 @@ class basic_socket {
   /// `connect(addr)`: opens the connection, within the timeout if one is set. Errors: `connection_refused`,
   /// `timed_out`, `operation_in_progress` (timeout zero; the connection completes in the background),
   /// `connection_already_in_progress`, `already_connected`, `network_unreachable`, `invalid_argument`.
-  void connect(const address& addr, std::error_code& ec) noexcept {
+  void connect(const address& addr, usock::error_code& ec) noexcept {
     if (!check(addr, ec)) return;
     const auto deadline = start_deadline();
     Backend::connect(handle_, addr, ec);
@@ -114,21 +114,21 @@ class basic_socket {
   /// `bind(addr)`: `address{"", port}` or `{"0.0.0.0", port}` listens on every interface; port 0 picks a free
   /// port (read it back with `getsockname()`). Errors: `address_in_use`, `address_not_available`,
   /// `invalid_argument` (an invalid address, or a socket bound already).
-  void bind(const address& addr, std::error_code& ec) noexcept {
+  void bind(const address& addr, usock::error_code& ec) noexcept {
     if (check(addr, ec)) Backend::bind(handle_, addr, ec);
   }
 
   /// `listen(backlog)`: a negative backlog counts as 0.
-  void listen(int backlog, std::error_code& ec) noexcept {
+  void listen(int backlog, usock::error_code& ec) noexcept {
     if (check(ec)) Backend::listen(handle_, backlog < 0 ? 0 : backlog, ec);
   }
   /// `listen()` with the backend's default backlog (`Backend::default_backlog`).
-  void listen(std::error_code& ec) noexcept { listen(Backend::default_backlog, ec); }
+  void listen(usock::error_code& ec) noexcept { listen(Backend::default_backlog, ec); }
 
   /// `accept()`: waits for a connection (within the timeout) and returns it with the peer's address. The new
   /// socket inherits this socket's timeout. Errors: `resource_unavailable_try_again` (timeout zero),
   /// `timed_out`, `too_many_files_open`, `invalid_argument` (not listening).
-  accept_result<basic_socket> accept(std::error_code& ec) noexcept {
+  accept_result<basic_socket> accept(usock::error_code& ec) noexcept {
     accept_result<basic_socket> result{basic_socket{Backend::invalid_handle}, address{}};
     if (!check(ec)) return result;
     const bool nonblocking = timeout_ms_ != no_timeout;
@@ -148,14 +148,14 @@ class basic_socket {
 
   /// `send(bytes)`: one call; returns how many bytes the stack took, which may be fewer than given.
   /// Never raises `SIGPIPE`: a closed peer is `broken_pipe` or `connection_reset`.
-  std::size_t send(const_bytes data, std::error_code& ec) noexcept {
+  std::size_t send(const_bytes data, usock::error_code& ec) noexcept {
     if (!check(ec)) return 0;
     return retry(wait_for::write, start_deadline(), ec, [&] { return Backend::send(handle_, data, ec); });
   }
 
   /// `sendall(bytes)`: sends everything, with one deadline for the whole call. Returns the bytes sent, which
   /// are all of them unless `ec` is set: then it is how many went out before the error.
-  std::size_t sendall(const_bytes data, std::error_code& ec) noexcept {
+  std::size_t sendall(const_bytes data, usock::error_code& ec) noexcept {
     if (!check(ec)) return 0;
     const auto deadline = start_deadline();
     std::size_t sent = 0;
@@ -169,7 +169,7 @@ class basic_socket {
   /// `write(bytes)` (MicroPython's stream method): as `sendall`, except that a non-blocking socket returns
   /// the bytes it could send without an error, and reports `resource_unavailable_try_again` only when it could
   /// send none.
-  std::size_t write(const_bytes data, std::error_code& ec) noexcept {
+  std::size_t write(const_bytes data, usock::error_code& ec) noexcept {
     const std::size_t sent = sendall(data, ec);
     if (sent > 0 && timeout_ms_ == 0 && detail::is(ec, std::errc::resource_unavailable_try_again)) ec.clear();
     return sent;
@@ -179,7 +179,7 @@ class basic_socket {
 
   /// `recv(buffer)`: one call; returns the bytes received (at most `buffer.size()`), 0 when the peer has closed
   /// its side. After a reset, the data the peer sent first comes back, then `connection_reset`.
-  std::size_t recv(mutable_bytes buffer, std::error_code& ec) noexcept {
+  std::size_t recv(mutable_bytes buffer, usock::error_code& ec) noexcept {
     if (!check(ec)) return 0;
     if (buffered() != 0) return take_buffered(buffer);
     if (buffer.empty()) return 0;
@@ -187,7 +187,7 @@ class basic_socket {
   }
 
   /// `recv(max)`: as above, returning a string of at most `max` bytes ("" when the peer has closed).
-  std::string recv(std::size_t max, std::error_code& ec) {
+  std::string recv(std::size_t max, usock::error_code& ec) {
     std::string data(max, '\0');
     data.resize(recv(mutable_bytes(data), ec));
     return data;
@@ -195,7 +195,7 @@ class basic_socket {
 
   /// `readinto(buffer)`: reads until the buffer is full or the peer closes; returns the bytes read. On an
   /// error, the return value is how many bytes were read into `buffer` before it.
-  std::size_t readinto(mutable_bytes buffer, std::error_code& ec) noexcept {
+  std::size_t readinto(mutable_bytes buffer, usock::error_code& ec) noexcept {
     if (!check(ec)) return 0;
     const auto deadline = start_deadline();
     std::size_t got = take_buffered(buffer);
@@ -208,14 +208,14 @@ class basic_socket {
   }
 
   /// `read(n)`: reads until `n` bytes or the peer closes. On an error, returns what was read before it.
-  std::string read(std::size_t n, std::error_code& ec) {
+  std::string read(std::size_t n, usock::error_code& ec) {
     std::string data(n, '\0');
     data.resize(readinto(mutable_bytes(data), ec));
     return data;
   }
 
   /// `read()`: reads until the peer closes. On an error, returns what was read before it.
-  std::string read(std::error_code& ec) {
+  std::string read(usock::error_code& ec) {
     std::string data;
     if (!check(ec)) return data;
     const auto deadline = start_deadline();
@@ -236,7 +236,7 @@ class basic_socket {
   /// `readline()`: reads through the next `\n` (included), or to EOF. Reads in blocks, keeping what follows
   /// the line in the socket for the next call (`recv` and the other reads return it first). On an error,
   /// returns the partial line read before it.
-  std::string readline(std::error_code& ec) {
+  std::string readline(usock::error_code& ec) {
     std::string line;
     readline(line, ec);
     return line;
@@ -245,7 +245,7 @@ class basic_socket {
   /// `readline()` into `line`, as `std::getline`: `line` is cleared first and its capacity reused, so reading
   /// many lines into one string allocates only when a line is longer than any before. Returns `line.size()`
   /// (0 at EOF). On an error, `line` holds the partial line read before it.
-  std::size_t readline(std::string& line, std::error_code& ec) {
+  std::size_t readline(std::string& line, usock::error_code& ec) {
     if (buffered() != 0) {  // the usual case: the whole line is buffered already
       const std::string_view view = buffer_->view();
       if (const std::size_t nl = view.find('\n'); nl != std::string_view::npos) {
@@ -278,21 +278,21 @@ class basic_socket {
 
   /// `setsockopt(level, option, value)`. A pair that does not belong together (`sol_socket, tcp_nodelay`) or
   /// that the stack lacks is `no_protocol_option`.
-  void setsockopt(option_level level, socket_option option, int value, std::error_code& ec) noexcept {
+  void setsockopt(option_level level, socket_option option, int value, usock::error_code& ec) noexcept {
     if (check(ec)) Backend::setsockopt(handle_, level, option, value, ec);
   }
   /// `getsockopt(level, option)`.
-  int getsockopt(option_level level, socket_option option, std::error_code& ec) const noexcept {
+  int getsockopt(option_level level, socket_option option, usock::error_code& ec) const noexcept {
     return check(ec) ? Backend::getsockopt(handle_, level, option, ec) : 0;
   }
 
   /// `settimeout(None)`: every call blocks until done.
-  void settimeout(std::nullopt_t, std::error_code& ec) noexcept { set_timeout_ms(no_timeout, ec); }
+  void settimeout(std::nullopt_t, usock::error_code& ec) noexcept { set_timeout_ms(no_timeout, ec); }
   /// `settimeout(t)`: zero makes every call non-blocking; a positive duration is a deadline for each call.
   /// Durations are rounded up to milliseconds; a negative one, or one longer than `INT32_MAX` ms, is
   /// `invalid_argument`.
   template <class Rep, class Period>
-  void settimeout(std::chrono::duration<Rep, Period> timeout, std::error_code& ec) noexcept {
+  void settimeout(std::chrono::duration<Rep, Period> timeout, usock::error_code& ec) noexcept {
     if (timeout < timeout.zero() || std::chrono::ceil<duration>(timeout).count() > INT32_MAX) {
       ec = detail::make_error(std::errc::invalid_argument);
       return;
@@ -300,7 +300,7 @@ class basic_socket {
     set_timeout_ms(static_cast<std::int32_t>(std::chrono::ceil<duration>(timeout).count()), ec);
   }
   /// As above, taking what `gettimeout()` returns.
-  void settimeout(std::optional<duration> timeout, std::error_code& ec) noexcept {
+  void settimeout(std::optional<duration> timeout, usock::error_code& ec) noexcept {
     if (timeout) settimeout(*timeout, ec); else settimeout(std::nullopt, ec);
   }
   /// `gettimeout()`: `std::nullopt` when blocking.
@@ -309,24 +309,24 @@ class basic_socket {
     return duration{timeout_ms_};
   }
   /// `setblocking(flag)`: `true` is `settimeout(std::nullopt)`, `false` is `settimeout(0s)`.
-  void setblocking(bool blocking, std::error_code& ec) noexcept { set_timeout_ms(blocking ? no_timeout : 0, ec); }
+  void setblocking(bool blocking, usock::error_code& ec) noexcept { set_timeout_ms(blocking ? no_timeout : 0, ec); }
 
   /// `shutdown(how)`: ends reading, writing or both without closing. Errors: `not_connected`.
-  void shutdown(shutdown_how how, std::error_code& ec) noexcept {
+  void shutdown(shutdown_how how, usock::error_code& ec) noexcept {
     if (check(ec)) Backend::shutdown(handle_, how, ec);
   }
   /// `getsockname()`: the local address.
-  address getsockname(std::error_code& ec) const noexcept {
+  address getsockname(usock::error_code& ec) const noexcept {
     return check(ec) ? Backend::local_address(handle_, ec) : address{};
   }
   /// `getpeername()`: the peer's address. Errors: `not_connected`.
-  address getpeername(std::error_code& ec) const noexcept {
+  address getpeername(usock::error_code& ec) const noexcept {
     return check(ec) ? Backend::peer_address(handle_, ec) : address{};
   }
 
   /// `close()`: idempotent; afterwards every call reports `bad_file_descriptor`. Unread buffered data is
   /// dropped.
-  void close(std::error_code& ec) noexcept {
+  void close(usock::error_code& ec) noexcept {
     ec.clear();
     drop_buffer();
     if (is_open()) Backend::close(std::exchange(handle_, Backend::invalid_handle), ec);
@@ -338,47 +338,47 @@ class basic_socket {
   // into the socket, and the next read returns it first. `sendall` cannot take bytes back: use its
   // `error_code` form to learn how many went out before an error.
   void connect(const address& addr) {
-    throwing("connect", [&](std::error_code& ec) { connect(addr, ec); });
+    throwing("connect", [&](usock::error_code& ec) { connect(addr, ec); });
   }
   void bind(const address& addr) {
-    throwing("bind", [&](std::error_code& ec) { bind(addr, ec); });
+    throwing("bind", [&](usock::error_code& ec) { bind(addr, ec); });
   }
   void listen(int backlog) {
-    throwing("listen", [&](std::error_code& ec) { listen(backlog, ec); });
+    throwing("listen", [&](usock::error_code& ec) { listen(backlog, ec); });
   }
   void listen() { listen(Backend::default_backlog); }
   accept_result<basic_socket> accept() {
-    return throwing("accept", [&](std::error_code& ec) { return accept(ec); });
+    return throwing("accept", [&](usock::error_code& ec) { return accept(ec); });
   }
   std::size_t send(const_bytes data) {
-    return throwing("send", [&](std::error_code& ec) { return send(data, ec); });
+    return throwing("send", [&](usock::error_code& ec) { return send(data, ec); });
   }
   void sendall(const_bytes data) {
-    throwing("sendall", [&](std::error_code& ec) { sendall(data, ec); });
+    throwing("sendall", [&](usock::error_code& ec) { sendall(data, ec); });
   }
   std::size_t write(const_bytes data) {
-    return throwing("write", [&](std::error_code& ec) { return write(data, ec); });
+    return throwing("write", [&](usock::error_code& ec) { return write(data, ec); });
   }
   std::size_t recv(mutable_bytes buffer) {
-    return throwing("recv", [&](std::error_code& ec) { return recv(buffer, ec); });
+    return throwing("recv", [&](usock::error_code& ec) { return recv(buffer, ec); });
   }
   std::string recv(std::size_t max) {
-    return throwing("recv", [&](std::error_code& ec) { return recv(max, ec); });
+    return throwing("recv", [&](usock::error_code& ec) { return recv(max, ec); });
   }
   std::size_t readinto(mutable_bytes buffer) {
-    std::error_code ec;
+    usock::error_code ec;
     const std::size_t got = readinto(buffer, ec);
     if (ec) put_back_and_throw(buffer.first(got), ec, "readinto");
     return got;
   }
   std::string read(std::size_t n) {
-    std::error_code ec;
+    usock::error_code ec;
     std::string data = read(n, ec);
     if (ec) put_back_and_throw(data, ec, "read");
     return data;
   }
   std::string read() {
-    std::error_code ec;
+    usock::error_code ec;
     std::string data = read(ec);
     if (ec) put_back_and_throw(data, ec, "read");
     return data;
@@ -389,7 +389,7 @@ class basic_socket {
     return line;
   }
   std::size_t readline(std::string& line) {
-    std::error_code ec;
+    usock::error_code ec;
     readline(line, ec);
     if (ec) {
       put_back_and_throw(line, ec, "readline");
@@ -397,35 +397,35 @@ class basic_socket {
     return line.size();
   }
   void setsockopt(option_level level, socket_option option, int value) {
-    throwing("setsockopt", [&](std::error_code& ec) { setsockopt(level, option, value, ec); });
+    throwing("setsockopt", [&](usock::error_code& ec) { setsockopt(level, option, value, ec); });
   }
   int getsockopt(option_level level, socket_option option) const {
-    return throwing("getsockopt", [&](std::error_code& ec) { return getsockopt(level, option, ec); });
+    return throwing("getsockopt", [&](usock::error_code& ec) { return getsockopt(level, option, ec); });
   }
   void settimeout(std::nullopt_t) {
-    throwing("settimeout", [&](std::error_code& ec) { settimeout(std::nullopt, ec); });
+    throwing("settimeout", [&](usock::error_code& ec) { settimeout(std::nullopt, ec); });
   }
   template <class Rep, class Period>
   void settimeout(std::chrono::duration<Rep, Period> timeout) {
-    throwing("settimeout", [&](std::error_code& ec) { settimeout(timeout, ec); });
+    throwing("settimeout", [&](usock::error_code& ec) { settimeout(timeout, ec); });
   }
   void settimeout(std::optional<duration> timeout) {
-    throwing("settimeout", [&](std::error_code& ec) { settimeout(timeout, ec); });
+    throwing("settimeout", [&](usock::error_code& ec) { settimeout(timeout, ec); });
   }
   void setblocking(bool blocking) {
-    throwing("setblocking", [&](std::error_code& ec) { setblocking(blocking, ec); });
+    throwing("setblocking", [&](usock::error_code& ec) { setblocking(blocking, ec); });
   }
   void shutdown(shutdown_how how) {
-    throwing("shutdown", [&](std::error_code& ec) { shutdown(how, ec); });
+    throwing("shutdown", [&](usock::error_code& ec) { shutdown(how, ec); });
   }
   address getsockname() const {
-    return throwing("getsockname", [&](std::error_code& ec) { return getsockname(ec); });
+    return throwing("getsockname", [&](usock::error_code& ec) { return getsockname(ec); });
   }
   address getpeername() const {
-    return throwing("getpeername", [&](std::error_code& ec) { return getpeername(ec); });
+    return throwing("getpeername", [&](usock::error_code& ec) { return getpeername(ec); });
   }
   void close() {
-    throwing("close", [&](std::error_code& ec) { close(ec); });
+    throwing("close", [&](usock::error_code& ec) { close(ec); });
   }
 #endif
 
@@ -440,13 +440,13 @@ class basic_socket {
   void release() noexcept {
     drop_buffer();
     if (is_open()) {
-      std::error_code ignored;
+      usock::error_code ignored;
       Backend::close(handle_, ignored);
       handle_ = Backend::invalid_handle;
     }
   }
 
-  bool check(std::error_code& ec) const noexcept {
+  bool check(usock::error_code& ec) const noexcept {
     if (is_open()) {
       ec.clear();
       return true;
@@ -454,14 +454,14 @@ class basic_socket {
     ec = detail::make_error(std::errc::bad_file_descriptor);
     return false;
   }
-  bool check(const address& addr, std::error_code& ec) const noexcept {
+  bool check(const address& addr, usock::error_code& ec) const noexcept {
     if (!check(ec)) return false;
     if (addr.valid()) return true;
     ec = detail::make_error(std::errc::invalid_argument);
     return false;
   }
 
-  void set_timeout_ms(std::int32_t ms, std::error_code& ec) noexcept {
+  void set_timeout_ms(std::int32_t ms, usock::error_code& ec) noexcept {
     if (!check(ec)) return;
     const bool was_blocking = timeout_ms_ == no_timeout, blocking = ms == no_timeout;
     if (was_blocking != blocking) {
@@ -472,13 +472,16 @@ class basic_socket {
   }
 
   /// The deadline of a call that starts now; only read when the timeout is positive.
-  time_point start_deadline() const noexcept {
-    return timeout_ms_ > 0 ? clock::now() + std::chrono::milliseconds(timeout_ms_) : time_point{};
+  time_point start_deadline() const noexcept { return timeout_ms_ > 0 ? deadline_in(timeout_ms_) : time_point{}; }
+  // Apart and never inlined, so that start_deadline stays small enough to inline: where the compiler sees a
+  // socket that never gets a timeout (a firmware's echo loop), the clock then drops out of the code.
+  [[gnu::noinline]] static time_point deadline_in(std::int32_t ms) noexcept {
+    return clock::now() + std::chrono::milliseconds(ms);
   }
 
   /// Waits until the socket is ready for `what` or the deadline passes (`timed_out`). Signals and early
   /// wake-ups wait again for the time that is left.
-  bool wait_until(wait_for what, time_point deadline, std::error_code& ec) noexcept {
+  bool wait_until(wait_for what, time_point deadline, usock::error_code& ec) noexcept {
     for (;;) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
       if (left <= 0) {
@@ -493,7 +496,7 @@ class basic_socket {
   /// Runs one backend call; with a positive timeout, waits and runs it again while it would block. With no
   /// timeout the descriptor blocks, so this is exactly one call; with timeout zero, `EAGAIN` is the answer.
   template <class Call>
-  auto retry(wait_for what, time_point deadline, std::error_code& ec, Call call) noexcept {
+  auto retry(wait_for what, time_point deadline, usock::error_code& ec, Call call) noexcept {
     for (;;) {
       auto result = call();
       if (timeout_ms_ <= 0 || !detail::is(ec, std::errc::resource_unavailable_try_again)) return result;
@@ -502,11 +505,11 @@ class basic_socket {
     }
   }
 
-  std::size_t recv_direct(mutable_bytes buffer, time_point deadline, std::error_code& ec) noexcept {
+  std::size_t recv_direct(mutable_bytes buffer, time_point deadline, usock::error_code& ec) noexcept {
     return retry(wait_for::read, deadline, ec, [&] { return Backend::recv(handle_, buffer, ec); });
   }
   /// Buffered bytes first, else one receive.
-  std::size_t recv_some(mutable_bytes buffer, time_point deadline, std::error_code& ec) noexcept {
+  std::size_t recv_some(mutable_bytes buffer, time_point deadline, usock::error_code& ec) noexcept {
     if (buffered() != 0) return take_buffered(buffer);
     return recv_direct(buffer, deadline, ec);
   }
@@ -514,14 +517,11 @@ class basic_socket {
   std::size_t buffered() const noexcept { return buffer_ ? buffer_->size() : 0; }
   std::size_t take_buffered(mutable_bytes out) noexcept { return buffer_ ? buffer_->take(out) : 0; }
   void drop_buffer() noexcept {
-    delete buffer_;
+    detail::read_buffer::destroy(buffer_);
     buffer_ = nullptr;
   }
-  bool ensure_buffer(std::error_code& ec) noexcept {
-    if (!buffer_) {
-      buffer_ = new (std::nothrow) detail::read_buffer;
-      if (buffer_ && !buffer_->allocated()) drop_buffer();
-    }
+  bool ensure_buffer(usock::error_code& ec) noexcept {
+    if (!buffer_) buffer_ = detail::read_buffer::create();
     if (buffer_) return true;
     ec = detail::make_error(std::errc::not_enough_memory);
     return false;
@@ -529,9 +529,10 @@ class basic_socket {
 
 #if USOCK_HAS_EXCEPTIONS
   /// Puts `data` back in front of anything buffered, so the next read returns it, then throws.
-  [[noreturn]] void put_back_and_throw(const_bytes data, const std::error_code& ec, const char* operation) {
+  [[noreturn]] void put_back_and_throw(const_bytes data, const usock::error_code& ec, const char* operation) {
     if (!data.empty()) {
-      if (!buffer_) buffer_ = new detail::read_buffer;
+      if (!buffer_) buffer_ = detail::read_buffer::create();
+      if (!buffer_) throw std::bad_alloc();
       buffer_->unread(data);
     }
     throw error(ec, operation);
@@ -540,8 +541,8 @@ class basic_socket {
   /// Runs the `error_code` form `call` and throws `usock::error` naming `operation` if it failed.
   template <class Call>
   static auto throwing(const char* operation, Call&& call) {
-    std::error_code ec;
-    if constexpr (std::is_void_v<std::invoke_result_t<Call&, std::error_code&>>) {
+    usock::error_code ec;
+    if constexpr (std::is_void_v<std::invoke_result_t<Call&, usock::error_code&>>) {
       call(ec);
       detail::throw_if(ec, operation);
     } else {

@@ -64,7 +64,7 @@ struct lwip {
   /// A new blocking TCP socket. Errors: `address_family_not_supported` (the stack lacks that IP version),
   /// `no_buffer_space` (lwIP 2.1 has no free netconn or pcb: the stack is at its configured connection limit),
   /// `too_many_files_open_in_system` / `not_enough_memory` (other lwIP versions and ports).
-  static handle_type open(address_family family, socket_type, std::error_code& ec) noexcept {
+  static handle_type open(address_family family, socket_type, usock::error_code& ec) noexcept {
     int domain = 0;
     if (!native_family(family, domain, ec)) return invalid_handle;
     const int s = ::lwip_socket(domain, SOCK_STREAM, 0);
@@ -75,14 +75,14 @@ struct lwip {
   }
 
   /// `lwip_close`. Errors: `bad_file_descriptor`.
-  static void close(handle_type s, std::error_code& ec) noexcept {
+  static void close(handle_type s, usock::error_code& ec) noexcept {
     remember_peer(s, false);
     if (::lwip_close(s) != 0) return fail(ec);
     ec.clear();
   }
 
   /// `lwip_ioctl(FIONBIO)`. Errors: `bad_file_descriptor`.
-  static void set_nonblocking(handle_type s, bool on, std::error_code& ec) noexcept {
+  static void set_nonblocking(handle_type s, bool on, usock::error_code& ec) noexcept {
     int flag = on ? 1 : 0;
     if (::lwip_ioctl(s, static_cast<long>(FIONBIO), &flag) != 0) return fail(ec);
     ec.clear();
@@ -91,7 +91,7 @@ struct lwip {
   /// One `lwip_connect`. Errors: `connection_refused`, `operation_in_progress` (non-blocking),
   /// `connection_already_in_progress`, `already_connected`, `connection_aborted` (SYN retries exhausted),
   /// `host_unreachable` (no route), `address_family_not_supported`.
-  static void connect(handle_type s, const address& addr, std::error_code& ec) noexcept {
+  static void connect(handle_type s, const address& addr, usock::error_code& ec) noexcept {
     native_address sa;
     if (!to_native(s, addr, sa, ec)) return;
     if (::lwip_connect(s, sa.get(), sa.length) == 0) return remember_peer(s, true), ec.clear();
@@ -99,7 +99,7 @@ struct lwip {
   }
 
   /// The outcome of a non-blocking connect (`SO_ERROR`, which lwIP clears on reading): the errors of `connect`.
-  static void connect_result(handle_type s, std::error_code& ec) noexcept {
+  static void connect_result(handle_type s, usock::error_code& ec) noexcept {
     int err = 0;
     socklen_t len = sizeof err;
     if (::lwip_getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return fail(ec);
@@ -108,12 +108,12 @@ struct lwip {
   }
 
   /// `lwip_bind`. Errors: `address_in_use`, `invalid_argument` (bound already), `address_family_not_supported`.
-  static void bind(handle_type s, const address& addr, std::error_code& ec) noexcept {
+  static void bind(handle_type s, const address& addr, usock::error_code& ec) noexcept {
     // lwIP would move a bound socket to the new address; every other stack refuses.
     const std::uint16_t bound = local_port(s, ec);
     if (ec) return;
     if (bound != 0) {
-      ec = std::make_error_code(std::errc::invalid_argument);
+      ec = detail::make_error(std::errc::invalid_argument);
       return;
     }
     native_address sa;
@@ -124,7 +124,7 @@ struct lwip {
 
   /// `lwip_listen` (backlog capped at 255 by lwIP), binding an unbound socket to an ephemeral port first.
   /// Errors: `address_in_use`, `not_enough_memory` (no listening PCB left).
-  static void listen(handle_type s, int backlog, std::error_code& ec) noexcept {
+  static void listen(handle_type s, int backlog, usock::error_code& ec) noexcept {
     // POSIX binds an unbound listener to an ephemeral port; lwIP would listen on port 0.
     if (local_port(s, ec) == 0 && !ec) bind(s, address{"", 0}, ec);
     if (ec) return;
@@ -136,7 +136,7 @@ struct lwip {
   /// (non-blocking, none pending), `invalid_argument` (not listening), `too_many_files_open_in_system`,
   /// `connection_aborted` (the listener was aborted, or a connection arrived but lwIP had no netconn or pcb
   /// left for it: the client sees it refused or reset).
-  static handle_type accept(handle_type s, address& peer, bool nonblocking, std::error_code& ec) noexcept {
+  static handle_type accept(handle_type s, address& peer, bool nonblocking, usock::error_code& ec) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
     const int conn = ::lwip_accept(s, reinterpret_cast<sockaddr*>(&sa), &len);
@@ -145,7 +145,7 @@ struct lwip {
     if (nonblocking) {
       set_nonblocking(conn, true, ec);
       if (ec) {
-        std::error_code ignored;  // the error to report is the one in ec
+        usock::error_code ignored;  // the error to report is the one in ec
         close(conn, ignored);
         return invalid_handle;
       }
@@ -157,7 +157,7 @@ struct lwip {
 
   /// One `lwip_send` (a blocking socket returns once lwIP has queued everything). Errors:
   /// `resource_unavailable_try_again` (non-blocking, no room), `connection_reset`, `not_connected`.
-  static std::size_t send(handle_type s, const_bytes data, std::error_code& ec) noexcept {
+  static std::size_t send(handle_type s, const_bytes data, usock::error_code& ec) noexcept {
     const auto n = ::lwip_send(s, data.data(), data.size(), 0);
     if (n < 0) return fail(ec), 0;
     ec.clear();
@@ -166,7 +166,7 @@ struct lwip {
 
   /// `lwip_recv`: 0 at EOF (and after it). Errors: `resource_unavailable_try_again` (non-blocking, nothing
   /// there), `connection_reset` (after the data that came before it), `not_connected` (never connected).
-  static std::size_t recv(handle_type s, mutable_bytes buffer, std::error_code& ec) noexcept {
+  static std::size_t recv(handle_type s, mutable_bytes buffer, usock::error_code& ec) noexcept {
     if (known_peer(s)) {
       // Connected: one call, which honours the socket's own O_NONBLOCK.
       const auto n = ::lwip_recv(s, buffer.data(), buffer.size(), 0);
@@ -185,11 +185,11 @@ struct lwip {
       const auto again = ::lwip_recv(s, buffer.data(), buffer.size(), MSG_DONTWAIT);
       if (again >= 0) return ec.clear(), static_cast<std::size_t>(again);
       if (!would_block(errno) && errno != ENOTCONN) return fail(ec), 0;
-      return ec = std::make_error_code(std::errc::not_connected), 0;
+      return ec = detail::make_error(std::errc::not_connected), 0;
     }
     const int flags = ::lwip_fcntl(s, F_GETFL, 0);
     if (flags < 0) return fail(ec), 0;
-    if ((flags & O_NONBLOCK) != 0) return ec = std::make_error_code(std::errc::resource_unavailable_try_again), 0;
+    if ((flags & O_NONBLOCK) != 0) return ec = detail::make_error(std::errc::resource_unavailable_try_again), 0;
     const auto waited = ::lwip_recv(s, buffer.data(), buffer.size(), 0);
     if (waited >= 0) return ec.clear(), static_cast<std::size_t>(waited);
     if (errno == ENOTCONN) return at_eof(s, ec), 0;
@@ -197,10 +197,10 @@ struct lwip {
   }
 
   /// `lwip_shutdown`. Errors: `not_connected`.
-  static void shutdown(handle_type s, shutdown_how how, std::error_code& ec) noexcept {
+  static void shutdown(handle_type s, shutdown_how how, usock::error_code& ec) noexcept {
     // On a socket that never connected, lwIP's shutdown would release the socket's connection block.
     if (const int e = peer_error(s); e != 0) {
-      ec = e == EBADF ? detail::lwip_errno_code(e) : std::make_error_code(std::errc::not_connected);
+      ec = e == EBADF ? detail::lwip_errno_code(e) : detail::make_error(std::errc::not_connected);
       return;
     }
     const int h = how == shutdown_how::read ? SHUT_RD : how == shutdown_how::write ? SHUT_WR : SHUT_RDWR;
@@ -212,13 +212,13 @@ struct lwip {
   /// option this lwIP lacks: `so_sndbuf` always, `so_reuseaddr` without `SO_REUSE`, `so_rcvbuf` without
   /// `LWIP_SO_RCVBUF`), `invalid_argument` (the connection is gone).
   static void setsockopt(handle_type s, option_level level, socket_option option, int value,
-                         std::error_code& ec) noexcept {
+                         usock::error_code& ec) noexcept {
     int lvl = 0, name = 0;
     if (!native_option(level, option, lvl, name, ec)) return;
     if (option == socket_option::sndbuf || (option == socket_option::rcvbuf && !has_rcvbuf)) {
       // Fixed when lwIP is built (TCP_SND_BUF, TCP_WND): refusing is honest, ignoring would not be.
       if (!valid(s, ec)) return;
-      ec = std::make_error_code(std::errc::no_protocol_option);
+      ec = detail::make_error(std::errc::no_protocol_option);
       return;
     }
     if (::lwip_setsockopt(s, lvl, name, &value, sizeof value) != 0) return fail(ec);
@@ -227,7 +227,7 @@ struct lwip {
 
   /// `lwip_getsockopt`, flags as 0 or 1. Errors as `setsockopt`, except that `so_sndbuf` reads as
   /// `TCP_SND_BUF` (and `so_rcvbuf` as `TCP_WND` without `LWIP_SO_RCVBUF`).
-  static int getsockopt(handle_type s, option_level level, socket_option option, std::error_code& ec) noexcept {
+  static int getsockopt(handle_type s, option_level level, socket_option option, usock::error_code& ec) noexcept {
     int lvl = 0, name = 0, value = 0;
     if (!native_option(level, option, lvl, name, ec)) return 0;
     if (option == socket_option::sndbuf) return valid(s, ec) ? static_cast<int>(TCP_SND_BUF) : 0;
@@ -241,7 +241,7 @@ struct lwip {
   }
 
   /// `lwip_getsockname`. Errors: `bad_file_descriptor`.
-  static address local_address(handle_type s, std::error_code& ec) noexcept {
+  static address local_address(handle_type s, usock::error_code& ec) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
     if (::lwip_getsockname(s, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return fail(ec), address{};
@@ -250,7 +250,7 @@ struct lwip {
   }
 
   /// `lwip_getpeername`. Errors: `not_connected`.
-  static address peer_address(handle_type s, std::error_code& ec) noexcept {
+  static address peer_address(handle_type s, usock::error_code& ec) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
     if (::lwip_getpeername(s, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return fail(ec), address{};
@@ -260,7 +260,7 @@ struct lwip {
 
   /// Waits with `lwip_poll` (or `lwip_select` where the stack has no poll). lwIP's waits are not interrupted by
   /// signals, so a `false` return always means the time ran out.
-  static bool wait(handle_type s, wait_for what, int timeout_ms, std::error_code& ec) noexcept {
+  static bool wait(handle_type s, wait_for what, int timeout_ms, usock::error_code& ec) noexcept {
     pollfd p = make_poll_entry(s, what == wait_for::read ? pollin : pollout);
     const int n = wait_native(&p, 1, timeout_ms);
     if (n > 0) return ec.clear(), true;
@@ -302,7 +302,7 @@ struct lwip {
   /// connected, connecting nor listening (a new one, or one whose connection is gone) is `pollhup`; either
   /// makes the call return at once, with the other entries' readiness as it is. A connection lwIP reports as
   /// failed (`POLLERR`: reset or aborted) is also `pollhup`, as on POSIX.
-  static std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, std::error_code& ec) noexcept {
+  static std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, usock::error_code& ec) noexcept {
     bool at_once = false;
     for (std::size_t i = 0; i < count; ++i) {
       entries[i].revents = static_cast<short>(hang_up_state(entries[i].fd));
@@ -335,7 +335,7 @@ struct lwip {
   /// each IP version the stack has, and `""` the "any" address of each, without a look-up. Other names need
   /// `LWIP_DNS 1` (one address: lwIP's resolver gives no more); without it they are
   /// `no_such_device_or_address`, as is a name the resolver does not know (`not_enough_memory` if it ran out).
-  static std::vector<address> resolve(std::string_view host, std::uint16_t port, std::error_code& ec) {
+  static std::vector<address> resolve(std::string_view host, std::uint16_t port, usock::error_code& ec) {
     std::vector<address> result;
     ec.clear();
     const address numeric{host, port};
@@ -369,12 +369,12 @@ struct lwip {
         ::lwip_freeaddrinfo(list);
         if (!result.empty()) return result;
       }
-      ec = std::make_error_code(rc == EAI_MEMORY ? std::errc::not_enough_memory
+      ec = detail::make_error(rc == EAI_MEMORY ? std::errc::not_enough_memory
                                                  : std::errc::no_such_device_or_address);
       return result;
     }
 #endif
-    ec = std::make_error_code(std::errc::no_such_device_or_address);
+    ec = detail::make_error(std::errc::no_such_device_or_address);
     return result;
   }
 
@@ -427,7 +427,7 @@ struct lwip {
   }
 
   /// lwIP's poll marks a closed handle POLLNVAL and returns -1 without setting errno.
-  static void fail_wait(const pollfd& p, std::error_code& ec) noexcept {
+  static void fail_wait(const pollfd& p, usock::error_code& ec) noexcept {
     ec = (p.revents & POLLNVAL) ? detail::lwip_errno_code(EBADF) : detail::lwip_errno_code(errno);
   }
 
@@ -469,18 +469,18 @@ struct lwip {
 
   /// lwIP delivers EOF once, then answers ENOTCONN; POSIX keeps returning 0. A socket that still has its peer
   /// is at EOF (or shut for reading): 0 again. One without is not connected.
-  static void at_eof(handle_type s, std::error_code& ec) noexcept {
+  static void at_eof(handle_type s, usock::error_code& ec) noexcept {
     if (peer_error(s) == 0) return ec.clear();
-    ec = std::make_error_code(std::errc::not_connected);
+    ec = detail::make_error(std::errc::not_connected);
   }
-  static void fail(std::error_code& ec) noexcept { ec = detail::lwip_errno_code(errno); }
+  static void fail(usock::error_code& ec) noexcept { ec = detail::lwip_errno_code(errno); }
 
   /// lwIP reports a connection refused by the peer (a RST answering the SYN) as ECONNRESET.
-  static void connect_failed(int e, std::error_code& ec) noexcept {
-    ec = e == ECONNRESET ? std::make_error_code(std::errc::connection_refused) : detail::lwip_errno_code(e);
+  static void connect_failed(int e, usock::error_code& ec) noexcept {
+    ec = e == ECONNRESET ? detail::make_error(std::errc::connection_refused) : detail::lwip_errno_code(e);
   }
 
-  static bool native_family(address_family family, int& domain, std::error_code& ec) noexcept {
+  static bool native_family(address_family family, int& domain, usock::error_code& ec) noexcept {
     if (family == address_family::inet6) {
 #if LWIP_IPV6
       domain = AF_INET6;
@@ -492,14 +492,14 @@ struct lwip {
       return true;
 #endif
     }
-    ec = std::make_error_code(std::errc::address_family_not_supported);
+    ec = detail::make_error(std::errc::address_family_not_supported);
     return false;
   }
 
   static bool native_option(option_level level, socket_option option, int& lvl, int& name,
-                            std::error_code& ec) noexcept {
+                            usock::error_code& ec) noexcept {
     if (level_of(option) != level) {
-      ec = std::make_error_code(std::errc::no_protocol_option);
+      ec = detail::make_error(std::errc::no_protocol_option);
       return false;
     }
     lvl = level == option_level::tcp ? IPPROTO_TCP : SOL_SOCKET;
@@ -514,7 +514,7 @@ struct lwip {
   }
 
   /// True when `s` names an open socket (SO_TYPE is answered by every lwIP socket).
-  static bool valid(handle_type s, std::error_code& ec) noexcept {
+  static bool valid(handle_type s, usock::error_code& ec) noexcept {
     int type = 0;
     socklen_t len = sizeof type;
     if (::lwip_getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return fail(ec), false;
@@ -530,7 +530,7 @@ struct lwip {
     return ::lwip_getpeername(s, reinterpret_cast<sockaddr*>(&sa), &len) == 0 ? 0 : (errno != 0 ? errno : ENOTCONN);
   }
 
-  static std::uint16_t local_port(handle_type s, std::error_code& ec) noexcept {
+  static std::uint16_t local_port(handle_type s, usock::error_code& ec) noexcept {
     const address a = local_address(s, ec);
     return ec ? 0 : a.port();
   }
@@ -574,7 +574,7 @@ struct lwip {
 #endif
   }
 
-  static bool to_native(handle_type s, const address& addr, native_address& out, std::error_code& ec) noexcept {
+  static bool to_native(handle_type s, const address& addr, native_address& out, usock::error_code& ec) noexcept {
     const bool inet6 = addr.family() == address_family::inet6 || (addr.any_family() && is_inet6_socket(s));
     if (inet6) {
 #if LWIP_IPV6
@@ -597,7 +597,7 @@ struct lwip {
       return true;
 #endif
     }
-    ec = std::make_error_code(std::errc::address_family_not_supported);
+    ec = detail::make_error(std::errc::address_family_not_supported);
     return false;
   }
 

@@ -16,7 +16,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "address.hpp"
 #include "backend.hpp"
@@ -25,6 +29,7 @@
 #include "detail/chrono.hpp"
 #include "detail/lwip_raw_pool.hpp"
 #include "detail/scan_poll_set.hpp"
+#include "detail/sys_now_clock.hpp"
 
 namespace usock {
 
@@ -43,18 +48,9 @@ struct lwip_raw {
   /// `listen()`'s backlog when none is given: `USOCK_LWIP_RAW_DEFAULT_BACKLOG` (2, as MicroPython).
   static constexpr int default_backlog = USOCK_LWIP_RAW_DEFAULT_BACKLOG;
 
-  /// Milliseconds from lwIP's `sys_now()`, extended past its 32-bit wrap (every 49.7 days).
-  struct clock {
-    using rep = std::int64_t;
-    using period = std::milli;
-    using duration = std::chrono::duration<rep, period>;
-    using time_point = std::chrono::time_point<clock>;
-    static constexpr bool is_steady = true;
-    static time_point now() noexcept {
-      detail::lwip_raw_impl::stack_lock guard;
-      return time_point(duration(extended_now()));
-    }
-  };
+  /// Milliseconds from lwIP's `sys_now()`, extended past its 32-bit wrap (every 49.7 days), read under the
+  /// stack's lock (detail/sys_now_clock.hpp).
+  using clock = detail::sys_now_clock<detail::lwip_raw_impl::stack_lock>;
 
   /// The poll hook: services the network interface (reads received frames into lwIP) and calls
   /// `sys_check_timeouts()`. `max_wait_ms` is how long the caller is prepared to wait (-1: indefinitely); the
@@ -70,14 +66,17 @@ struct lwip_raw {
     detail::lwip_raw_impl::hooks.poll_context = context;
   }
 
+#if USOCK_LWIP_RAW_LOCK_HOOK
   /// Registers the lock hook (both null: none). usock holds the lock during every lwIP call and callback it
   /// makes, releases it before running the poll hook, and never takes it twice, so a plain mutex does.
-  /// Register it before the first socket call.
+  /// Register it before the first socket call. Only with `USOCK_LWIP_RAW_LOCK_HOOK` 1 (the default except on
+  /// bare metal).
   static void set_lock_hooks(lock_hook lock, lock_hook unlock, void* context = nullptr) noexcept {
     detail::lwip_raw_impl::hooks.lock = lock;
     detail::lwip_raw_impl::hooks.unlock = unlock;
     detail::lwip_raw_impl::hooks.lock_context = context;
   }
+#endif
 
   /// How many pool slots are in use: open sockets, connections waiting in accept queues, and closed sockets
   /// still sending their last data. For leak checks and diagnostics.
@@ -92,7 +91,7 @@ struct lwip_raw {
 
   /// A new socket from the pool, with an lwIP pcb. Errors: `too_many_files_open` (pool full),
   /// `not_enough_memory` (no pcb), `address_family_not_supported`.
-  static handle_type open(address_family family, socket_type, std::error_code& ec) noexcept {
+  static handle_type open(address_family family, socket_type, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     const bool v6 = family == address_family::inet6;
     if ((v6 && !LWIP_IPV6) || (!v6 && !LWIP_IPV4)) return ec = make(std::errc::address_family_not_supported), -1;
@@ -112,7 +111,7 @@ struct lwip_raw {
 
   /// Closes at once; queued data keeps going out from the pool (see `USOCK_LWIP_RAW_CLOSE_TIMEOUT_MS`), and
   /// unread data makes it a reset. Errors: `bad_file_descriptor`.
-  static void close(handle_type h, std::error_code& ec) noexcept {
+  static void close(handle_type h, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -123,8 +122,8 @@ struct lwip_raw {
     switch (s->st) {
       case state::listening:
         // Connections nobody accepted are reset, as on Linux.
-        while (s->queue_head != none) {
-          slot& conn = slots[s->queue_head];
+        while (s->queued != 0) {
+          slot& conn = oldest(*s);
           unlink(conn);
           abort_pcb(conn);
           release(conn);
@@ -153,7 +152,7 @@ struct lwip_raw {
   }
 
   /// Non-blocking calls never wait and never run the poll hook. Errors: `bad_file_descriptor`.
-  static void set_nonblocking(handle_type h, bool on, std::error_code& ec) noexcept {
+  static void set_nonblocking(handle_type h, bool on, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -165,7 +164,7 @@ struct lwip_raw {
   /// Starts the handshake; blocking, waits for its end. Errors: `operation_in_progress` (non-blocking),
   /// `connection_refused`, `connection_aborted`, `connection_already_in_progress`, `already_connected`,
   /// `network_unreachable`, `address_in_use`, `address_family_not_supported`, `operation_not_supported`.
-  static void connect(handle_type h, const address& addr, std::error_code& ec) noexcept {
+  static void connect(handle_type h, const address& addr, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -191,7 +190,7 @@ struct lwip_raw {
 
   /// The outcome of a non-blocking connect: clear once connected, else its error (`operation_in_progress`
   /// while still going on).
-  static void connect_result(handle_type h, std::error_code& ec) noexcept {
+  static void connect_result(handle_type h, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -201,7 +200,7 @@ struct lwip_raw {
 
   /// Errors: `address_in_use`, `address_not_available` (no interface has it), `invalid_argument` (bound or
   /// connected already), `address_family_not_supported`.
-  static void bind(handle_type h, const address& addr, std::error_code& ec) noexcept {
+  static void bind(handle_type h, const address& addr, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -220,7 +219,7 @@ struct lwip_raw {
   /// Listens with an accept queue of `backlog` (1..255); binds an unbound socket to a free port first. Again on
   /// a listener: changes the backlog. Errors: `invalid_argument` (connected), `not_enough_memory`,
   /// `address_in_use`.
-  static void listen(handle_type h, int backlog, std::error_code& ec) noexcept {
+  static void listen(handle_type h, int backlog, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -233,7 +232,7 @@ struct lwip_raw {
     if (s->st != state::open || !s->pcb) return void(ec = make(std::errc::invalid_argument));
     if (!s->bound) {  // as Linux: listening on an unbound socket picks a port
       ip_addr_t any;
-      to_ip(address{"", 0}, s->v6, any);
+      any_ip(s->v6, any);
       const err_t err = tcp_bind(s->pcb, &any, 0);
       if (err != ERR_OK) return void(ec = make(errc_of(err)));
       s->bound = true;
@@ -251,19 +250,19 @@ struct lwip_raw {
 
   /// The oldest queued connection. Errors: `resource_unavailable_try_again` (non-blocking, none queued),
   /// `invalid_argument` (not listening), `operation_not_supported` (would wait, no poll hook).
-  static handle_type accept(handle_type h, address& peer, bool nonblocking, std::error_code& ec) noexcept {
+  static handle_type accept(handle_type h, address& peer, bool nonblocking, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
     if (!s) return ec = make(std::errc::bad_file_descriptor), invalid_handle;
     if (s->st != state::listening) return ec = make(std::errc::invalid_argument), invalid_handle;
-    if (s->queue_head == none) {
+    if (s->queued == 0) {
       if (s->nonblocking) return ec = make(std::errc::resource_unavailable_try_again), invalid_handle;
-      auto ready = [](const slot& x) { return x.queue_head != none || x.st != state::listening || !x.pcb; };
+      auto ready = [](const slot& x) { return x.queued != 0 || x.st != state::listening || !x.pcb; };
       if (!block(h, s, -1, ec, ready)) return invalid_handle;
-      if (s->queue_head == none) return ec = make(std::errc::invalid_argument), invalid_handle;
+      if (s->queued == 0) return ec = make(std::errc::invalid_argument), invalid_handle;
     }
-    slot& conn = slots[s->queue_head];
+    slot& conn = oldest(*s);
     unlink(conn);
     conn.st = state::connected;
     conn.nonblocking = nonblocking;
@@ -276,7 +275,7 @@ struct lwip_raw {
   /// Copies what fits (`tcp_sndbuf`, lwIP's segment queue) and pushes it out. Errors:
   /// `resource_unavailable_try_again` (non-blocking: connecting, full, or lwIP out of memory), `broken_pipe`
   /// (shut down or never connected), `connection_reset`, `connection_aborted`, `operation_not_supported`.
-  static std::size_t send(handle_type h, const_bytes data, std::error_code& ec) noexcept {
+  static std::size_t send(handle_type h, const_bytes data, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -290,7 +289,7 @@ struct lwip_raw {
         if (data.empty()) return ec.clear(), 0;
         tcp_pcb* pcb = s->pcb;
         if (const std::size_t room = send_room(pcb); room > 0) {
-          const auto n = static_cast<u16_t>(std::min({data.size(), room, std::size_t{0xffff}}));
+          const auto n = static_cast<u16_t>(std::min(std::min(data.size(), room), std::size_t{0xffff}));
           const err_t err = tcp_write(pcb, data.data(), n, TCP_WRITE_FLAG_COPY);
           if (err == ERR_OK) {
             tcp_output(pcb);
@@ -311,7 +310,7 @@ struct lwip_raw {
   /// Queued data first; 0 after the peer's FIN; then the connection's error if it was reset. Errors:
   /// `resource_unavailable_try_again`, `not_connected`, `connection_reset`, `connection_aborted`,
   /// `operation_not_supported`.
-  static std::size_t recv(handle_type h, mutable_bytes buffer, std::error_code& ec) noexcept {
+  static std::size_t recv(handle_type h, mutable_bytes buffer, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -331,7 +330,7 @@ struct lwip_raw {
   }
 
   /// `shut_wr` queues the FIN; `shut_rd` drops queued and future data. Errors: `not_connected`.
-  static void shutdown(handle_type h, shutdown_how how, std::error_code& ec) noexcept {
+  static void shutdown(handle_type h, shutdown_how how, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -358,7 +357,7 @@ struct lwip_raw {
   /// `so_reuseaddr` (with `SO_REUSE`), `so_keepalive`, `tcp_nodelay`. Errors: `no_protocol_option` (wrong level,
   /// `so_rcvbuf`/`so_sndbuf`: fixed by lwipopts.h, or `so_reuseaddr` without `SO_REUSE`).
   static void setsockopt(handle_type h, option_level level, socket_option option, int value,
-                         std::error_code& ec) noexcept {
+                         usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -394,7 +393,7 @@ struct lwip_raw {
   }
 
   /// The options above, and `so_rcvbuf`/`so_sndbuf` as `TCP_WND`/`TCP_SND_BUF`. Errors: `no_protocol_option`.
-  static int getsockopt(handle_type h, option_level level, socket_option option, std::error_code& ec) noexcept {
+  static int getsockopt(handle_type h, option_level level, socket_option option, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -417,7 +416,7 @@ struct lwip_raw {
   }
 
   /// The bound address; "any" with port 0 before `bind`. Errors: `bad_file_descriptor`.
-  static address local_address(handle_type h, std::error_code& ec) noexcept {
+  static address local_address(handle_type h, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -425,14 +424,14 @@ struct lwip_raw {
     ec.clear();
     if (!s->bound) {  // as Linux: an unbound socket is "any", port 0, of its family
       ip_addr_t any;
-      to_ip(address{"", 0}, s->v6, any);
+      any_ip(s->v6, any);
       return from_ip(any, 0);
     }
     return from_ip(s->local_ip, s->local_port);
   }
 
   /// Errors: `not_connected` (never connected, or reset).
-  static address peer_address(handle_type h, std::error_code& ec) noexcept {
+  static address peer_address(handle_type h, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
@@ -443,13 +442,45 @@ struct lwip_raw {
   }
 
   /// Runs the poll hook until the socket is ready or the time runs out (false). Errors: `operation_not_supported`.
-  static bool wait(handle_type h, wait_for what, int timeout_ms, std::error_code& ec) noexcept {
+  static bool wait(handle_type h, wait_for what, int timeout_ms, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     slot* s = find(h);
     if (!s) return ec = make(std::errc::bad_file_descriptor), true;
     ec.clear();
     return block(h, s, timeout_ms, ec, what == wait_for::read ? readable : writable) && !ec;
+  }
+
+  // ---- names (usock::getaddrinfo, usock::create_connection) ---------------------------------------------
+
+  /// `getaddrinfo(host, port)`: numeric text as it is; a name, with `LWIP_DNS` 1, through lwIP's resolver
+  /// (`dns_gethostbyname`: its local host list, its cache, then the DNS server set with `dns_setserver`),
+  /// running the poll hook until lwIP answers or gives up. One address: lwIP's resolver returns one. Errors:
+  /// `no_such_device_or_address` (an unknown name, no answer, no DNS server set, or `LWIP_DNS` 0),
+  /// `invalid_argument` (a name of `DNS_MAX_NAME_LENGTH` characters or more), `resource_unavailable_try_again`
+  /// (`DNS_TABLE_SIZE` lookups are in progress already), `operation_not_supported` (it had to wait and no poll
+  /// hook is registered).
+  static std::vector<address> resolve(std::string_view host, std::uint16_t port, usock::error_code& ec) {
+    return resolve(host, port, -1, ec);
+  }
+  /// As above, waiting at most `timeout_ms` (-1: as long as lwIP's resolver tries): `timed_out` after it.
+  /// `create_connection` passes its timeout here.
+  static std::vector<address> resolve(std::string_view host, std::uint16_t port, int timeout_ms,
+                                      usock::error_code& ec) {
+    std::vector<address> found;
+    if (const address numeric{host, port}; numeric.valid() && !numeric.any_family()) {
+      ec.clear();
+      found.push_back(numeric);
+      return found;
+    }
+#if LWIP_DNS
+    ip_addr_t ip;
+    if (look_up(host, timeout_ms, ip, ec)) found.push_back(detail::lwip_raw_impl::from_ip(ip, port));
+#else
+    (void)timeout_ms;
+    ec = detail::lwip_raw_impl::make(std::errc::no_such_device_or_address);
+#endif
+    return found;
   }
 
   // ---- polling (usock::poller) ------------------------------------------------------------------------------
@@ -473,7 +504,7 @@ struct lwip_raw {
 
   /// Checks every entry and, while none is ready, runs the poll hook until `timeout_ms` passes (-1: no limit).
   /// Returns how many entries are ready. Errors: `operation_not_supported` (it had to wait: no poll hook).
-  static std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, std::error_code& ec) noexcept {
+  static std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
     ec.clear();
@@ -495,17 +526,50 @@ struct lwip_raw {
 
  private:
   using slot = detail::lwip_raw_impl::slot;
+
+#if LWIP_DNS
+  /// Asks lwIP's resolver for `host` and runs the poll hook until it answers or `timeout_ms` passes.
+  static bool look_up(std::string_view host, int timeout_ms, ip_addr_t& ip, usock::error_code& ec) noexcept {
+    using namespace detail::lwip_raw_impl;
+    char name[DNS_MAX_NAME_LENGTH];
+    if (host.empty()) return ec = make(std::errc::no_such_device_or_address), false;
+    if (host.size() >= sizeof name || host.find('\0') != std::string_view::npos) {
+      return ec = make(std::errc::invalid_argument), false;
+    }
+    std::memcpy(name, host.data(), host.size());
+    name[host.size()] = '\0';
+    stack_lock guard;
+    lookup* l = std::find_if(std::begin(lookups), std::end(lookups), [](const lookup& x) { return x.id == 0; });
+    if (l == std::end(lookups)) return ec = make(std::errc::resource_unavailable_try_again), false;
+    *l = lookup{};
+    l->id = ++last_lookup_id != 0 ? last_lookup_id : ++last_lookup_id;
+    void* id = reinterpret_cast<void*>(static_cast<std::uintptr_t>(l->id));
+    const err_t err = dns_gethostbyname(name, &ip, on_dns_found, id);
+    const std::uint32_t start = sys_now();
+    std::int32_t left;
+    bool ok = err == ERR_OK;
+    if (err == ERR_INPROGRESS) {
+      while (!l->done && time_left(start, timeout_ms, left) && hooks.poll) {
+        unlock();
+        hooks.poll(hooks.poll_context, left);
+        lock();
+      }
+      ok = l->done && l->found;
+      if (ok) ip_addr_copy(ip, l->ip);
+    }
+    if (ok) {
+      ec.clear();
+    } else if (err == ERR_INPROGRESS && !l->done) {
+      ec = make(hooks.poll ? std::errc::timed_out : std::errc::operation_not_supported);
+    } else {
+      ec = make(err == ERR_MEM ? std::errc::resource_unavailable_try_again : std::errc::no_such_device_or_address);
+    }
+    l->id = 0;  // forgotten: a late answer finds nothing
+    return ok;
+  }
+#endif
   /// How long a blocking send that found lwIP out of memory lets the poll hook wait before it tries again.
   static constexpr std::int32_t memory_retry_ms = 250;
-
-  /// `sys_now()` extended to 64 bits; called with the lock held.
-  static std::int64_t extended_now() noexcept {
-    static std::uint32_t last = 0, wraps = 0;
-    const std::uint32_t now = sys_now();
-    if (now < last) ++wraps;
-    last = now;
-    return static_cast<std::int64_t>(wraps) << 32 | now;
-  }
 
   /// How much `send` may hand to lwIP now: the free send buffer, if lwIP also has segments left to queue it.
   static std::size_t send_room(const tcp_pcb* pcb) noexcept {
@@ -516,7 +580,7 @@ struct lwip_raw {
   static bool readable(const slot& s) noexcept {
     using detail::lwip_raw_impl::state;
     switch (s.st) {
-      case state::listening: return s.queue_head != detail::lwip_raw_impl::none || !s.pcb;
+      case state::listening: return s.queued != 0 || !s.pcb;
       case state::connecting: return s.error != 0;
       case state::connected: return s.rx_bytes || s.eof || s.rx_shut || s.error || !s.pcb;
       default: return true;  // not connected: a hang-up, as poll() reports it
@@ -533,7 +597,7 @@ struct lwip_raw {
     }
   }
 
-  static void connect_result_locked(const slot& s, std::error_code& ec) noexcept {
+  static void connect_result_locked(const slot& s, usock::error_code& ec) noexcept {
     using detail::lwip_raw_impl::make;
     if (s.error) {
       ec = make(static_cast<std::errc>(s.error));
@@ -547,7 +611,7 @@ struct lwip_raw {
   /// Runs the poll hook once with the lock released, telling it the caller waits at most `max_wait_ms`
   /// (-1: no limit). Called and returns with the lock held; `s` is looked up again afterwards, because another
   /// thread may have closed the socket meanwhile. False on an error (no hook, or the socket is gone).
-  static bool poll_once(handle_type h, slot*& s, std::int32_t max_wait_ms, std::error_code& ec) noexcept {
+  static bool poll_once(handle_type h, slot*& s, std::int32_t max_wait_ms, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     if (!hooks.poll) return ec = make(std::errc::operation_not_supported), false;
     unlock();
@@ -575,7 +639,7 @@ struct lwip_raw {
   /// Runs the poll hook until `ready(*s)` holds or `timeout_ms` (-1: no limit) passes. Called and returns
   /// with the lock held. False when the time ran out (`ec` clear) or on an error (`ec` set).
   template <class Ready>
-  static bool block(handle_type h, slot*& s, int timeout_ms, std::error_code& ec, Ready ready) noexcept {
+  static bool block(handle_type h, slot*& s, int timeout_ms, usock::error_code& ec, Ready ready) noexcept {
     const std::uint32_t start = sys_now();
     std::int32_t left;
     while (!ready(*s)) {
@@ -607,5 +671,6 @@ struct lwip_raw {
 
 static_assert(socket_backend<lwip_raw>);
 static_assert(polling_backend<lwip_raw>);
+static_assert(resolving_backend<lwip_raw>);
 
 }  // namespace usock

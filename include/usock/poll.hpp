@@ -47,34 +47,34 @@ class basic_poller {
   /// `register(sock, events)`: adds the socket, or changes its events if it is registered already (as
   /// `select.poll` does). Errors: `bad_file_descriptor` (a closed socket), `no_buffer_space` (the poller holds
   /// `Capacity` sockets already), `not_enough_memory` (a growing poller found no memory).
-  void add(const socket_type& sock, unsigned events, std::error_code& ec) noexcept {
+  void add(const socket_type& sock, unsigned events, usock::error_code& ec) noexcept {
     add(sock.fileno(), events, ec);
   }
-  void add(handle_type handle, unsigned events, std::error_code& ec) noexcept {
+  void add(handle_type handle, unsigned events, usock::error_code& ec) noexcept {
     if (handle == Backend::invalid_handle) return fail(ec, std::errc::bad_file_descriptor);
     set_.add(handle, events, ec);
   }
 
   /// `modify(sock, events)`. Errors: `no_such_file_or_directory` (not registered).
-  void modify(const socket_type& sock, unsigned events, std::error_code& ec) noexcept {
+  void modify(const socket_type& sock, unsigned events, usock::error_code& ec) noexcept {
     modify(sock.fileno(), events, ec);
   }
-  void modify(handle_type handle, unsigned events, std::error_code& ec) noexcept { set_.modify(handle, events, ec); }
+  void modify(handle_type handle, unsigned events, usock::error_code& ec) noexcept { set_.modify(handle, events, ec); }
 
   /// `unregister(sock)`. Takes the handle too, for a socket already closed: `p.remove(old_fileno)`.
   /// Errors: `no_such_file_or_directory` (not registered), `bad_file_descriptor` (a closed socket object).
-  void remove(const socket_type& sock, std::error_code& ec) noexcept {
+  void remove(const socket_type& sock, usock::error_code& ec) noexcept {
     if (!sock.is_open()) return fail(ec, std::errc::bad_file_descriptor);
     remove(sock.fileno(), ec);
   }
-  void remove(handle_type handle, std::error_code& ec) noexcept { set_.remove(handle, ec); }
+  void remove(handle_type handle, usock::error_code& ec) noexcept { set_.remove(handle, ec); }
 
   /// `poll(timeout)` / `ipoll(timeout)`: waits until at least one socket is ready or the timeout runs out
   /// (`std::nullopt` waits forever, zero only looks), and returns the ready sockets, none on a timeout. The
   /// result lives in the poller until the next `poll`; iterating it allocates nothing, and sockets may be added,
   /// modified and removed meanwhile. `pollerr`, `pollhup` and `pollnval` are reported whether asked for or not.
   /// Signals do not cut the wait short.
-  std::span<const ready_entry> poll(std::optional<std::chrono::milliseconds> timeout, std::error_code& ec) noexcept {
+  std::span<const ready_entry> poll(std::optional<std::chrono::milliseconds> timeout, usock::error_code& ec) noexcept {
     using clock = typename Backend::clock;
     const bool forever = !timeout;
     const auto deadline = forever ? typename clock::time_point{} : clock::now() + *timeout;
@@ -90,10 +90,10 @@ class basic_poller {
     }
   }
   template <class Rep, class Period>
-  std::span<const ready_entry> poll(std::chrono::duration<Rep, Period> timeout, std::error_code& ec) noexcept {
+  std::span<const ready_entry> poll(std::chrono::duration<Rep, Period> timeout, usock::error_code& ec) noexcept {
     return poll(std::optional(std::chrono::ceil<std::chrono::milliseconds>(timeout)), ec);
   }
-  std::span<const ready_entry> poll(std::nullopt_t, std::error_code& ec) noexcept {
+  std::span<const ready_entry> poll(std::nullopt_t, usock::error_code& ec) noexcept {
     return poll(std::optional<std::chrono::milliseconds>{}, ec);
   }
 
@@ -112,7 +112,7 @@ class basic_poller {
   void remove(const socket_type& sock) { throw_on(&basic_poller::remove_socket, "poller.remove", sock); }
   void remove(handle_type handle) { throw_on(&basic_poller::remove_handle, "poller.remove", handle); }
   std::span<const ready_entry> poll(std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-    std::error_code ec;
+    usock::error_code ec;
     auto ready = poll(timeout, ec);
     detail::throw_if(ec, "poller.poll");
     return ready;
@@ -125,18 +125,18 @@ class basic_poller {
 #endif
 
  private:
-  static void fail(std::error_code& ec, std::errc e) noexcept { ec = detail::make_error(e); }
+  static void fail(usock::error_code& ec, std::errc e) noexcept { ec = detail::make_error(e); }
 
 #if USOCK_HAS_EXCEPTIONS
   // Named forwarding targets, so the throwing forms need not pick among overloads of the same name.
-  void add_socket(const socket_type& s, unsigned e, std::error_code& ec) noexcept { add(s, e, ec); }
-  void add_handle(handle_type h, unsigned e, std::error_code& ec) noexcept { add(h, e, ec); }
-  void modify_handle(handle_type h, unsigned e, std::error_code& ec) noexcept { modify(h, e, ec); }
-  void remove_socket(const socket_type& s, std::error_code& ec) noexcept { remove(s, ec); }
-  void remove_handle(handle_type h, std::error_code& ec) noexcept { remove(h, ec); }
+  void add_socket(const socket_type& s, unsigned e, usock::error_code& ec) noexcept { add(s, e, ec); }
+  void add_handle(handle_type h, unsigned e, usock::error_code& ec) noexcept { add(h, e, ec); }
+  void modify_handle(handle_type h, unsigned e, usock::error_code& ec) noexcept { modify(h, e, ec); }
+  void remove_socket(const socket_type& s, usock::error_code& ec) noexcept { remove(s, ec); }
+  void remove_handle(handle_type h, usock::error_code& ec) noexcept { remove(h, ec); }
   template <class Member, class... Args>
   void throw_on(Member member, const char* operation, const Args&... args) {
-    std::error_code ec;
+    usock::error_code ec;
     (this->*member)(args..., ec);
     detail::throw_if(ec, operation);
   }

@@ -26,6 +26,11 @@
 #include "constants.hpp"
 #include "detail/chrono.hpp"
 #include "detail/scan_poll_set.hpp"
+#include "error.hpp"
+
+#if !USOCK_STD_ERROR_CODE
+#error "usock::posix runs on a hosted system, where usock::error_code is std::error_code: set USOCK_STD_ERROR_CODE to 1"
+#endif
 
 // The poller's readiness set: epoll on Linux, poll(2) on other systems or when the build defines USOCK_POSIX_POLL.
 #if defined(__linux__) && !defined(USOCK_POSIX_POLL)

@@ -47,26 +47,26 @@ struct scripted {
     fake_clock::current = {};
   }
 
-  static handle_type open(usock::address_family, usock::socket_type, std::error_code& ec) noexcept {
+  static handle_type open(usock::address_family, usock::socket_type, usock::error_code& ec) noexcept {
     ec.clear();
     return 3;
   }
-  static void close(handle_type, std::error_code& ec) noexcept { ec.clear(); }
-  static void set_nonblocking(handle_type, bool, std::error_code& ec) noexcept {
+  static void close(handle_type, usock::error_code& ec) noexcept { ec.clear(); }
+  static void set_nonblocking(handle_type, bool, usock::error_code& ec) noexcept {
     ++set_nonblocking_calls;
     ec.clear();
   }
-  static void connect(handle_type, const usock::address&, std::error_code& ec) noexcept {
+  static void connect(handle_type, const usock::address&, usock::error_code& ec) noexcept {
     ec = std::make_error_code(std::errc::operation_in_progress);
   }
-  static void connect_result(handle_type, std::error_code& ec) noexcept { ec.clear(); }
-  static void bind(handle_type, const usock::address&, std::error_code& ec) noexcept { ec.clear(); }
-  static void listen(handle_type, int, std::error_code& ec) noexcept { ec.clear(); }
-  static handle_type accept(handle_type, usock::address&, bool, std::error_code& ec) noexcept {
+  static void connect_result(handle_type, usock::error_code& ec) noexcept { ec.clear(); }
+  static void bind(handle_type, const usock::address&, usock::error_code& ec) noexcept { ec.clear(); }
+  static void listen(handle_type, int, usock::error_code& ec) noexcept { ec.clear(); }
+  static handle_type accept(handle_type, usock::address&, bool, usock::error_code& ec) noexcept {
     ec = std::make_error_code(std::errc::resource_unavailable_try_again);
     return invalid_handle;
   }
-  static std::size_t send(handle_type, usock::const_bytes data, std::error_code& ec) noexcept {
+  static std::size_t send(handle_type, usock::const_bytes data, usock::error_code& ec) noexcept {
     if (would_block_next) {
       would_block_next = false;
       ec = std::make_error_code(std::errc::resource_unavailable_try_again);
@@ -78,21 +78,25 @@ struct scripted {
     ec.clear();
     return n;
   }
-  static std::size_t recv(handle_type, usock::mutable_bytes, std::error_code& ec) noexcept {
+  static std::size_t recv(handle_type, usock::mutable_bytes, usock::error_code& ec) noexcept {
     ec = std::make_error_code(std::errc::resource_unavailable_try_again);
     return 0;
   }
-  static void shutdown(handle_type, usock::shutdown_how, std::error_code& ec) noexcept { ec.clear(); }
-  static void setsockopt(handle_type, usock::option_level, usock::socket_option, int, std::error_code& ec) noexcept {
+  static void shutdown(handle_type, usock::shutdown_how, usock::error_code& ec) noexcept { ec.clear(); }
+  static void setsockopt(handle_type, usock::option_level, usock::socket_option, int, usock::error_code& ec) noexcept {
     ec.clear();
   }
-  static int getsockopt(handle_type, usock::option_level, usock::socket_option, std::error_code& ec) noexcept {
+  static int getsockopt(handle_type, usock::option_level, usock::socket_option, usock::error_code& ec) noexcept {
     ec.clear();
     return 0;
   }
-  static usock::address local_address(handle_type, std::error_code& ec) noexcept { return ec.clear(), usock::address{}; }
-  static usock::address peer_address(handle_type, std::error_code& ec) noexcept { return ec.clear(), usock::address{}; }
-  static bool wait(handle_type, usock::wait_for, int timeout_ms, std::error_code& ec) noexcept {
+  static usock::address local_address(handle_type, usock::error_code& ec) noexcept {
+    return ec.clear(), usock::address{};
+  }
+  static usock::address peer_address(handle_type, usock::error_code& ec) noexcept {
+    return ec.clear(), usock::address{};
+  }
+  static bool wait(handle_type, usock::wait_for, int timeout_ms, usock::error_code& ec) noexcept {
     ++waits;
     wait_budget_ms.push_back(timeout_ms);
     ec.clear();
@@ -119,7 +123,7 @@ TEST_CASE("sendall has one deadline for the whole call, not one per chunk", "[co
   socket_t s;
   s.settimeout(100ms);
   const std::string payload(10000, 'p');
-  std::error_code ec;
+  usock::error_code ec;
   const std::size_t sent = s.sendall(payload, ec);
   // Each chunk waits 60 ms: a per-chunk deadline would never expire; the call's deadline expires on the 2nd wait.
   CHECK(ec == std::errc::timed_out);
@@ -137,7 +141,7 @@ TEST_CASE("sendall without a timeout never waits and sends everything", "[core]"
   scripted::wait_cost = 60ms;
   socket_t s;
   const std::string payload(5500, 'q');
-  std::error_code ec;
+  usock::error_code ec;
   // A blocking socket's backend blocks instead of reporting EAGAIN; this script reports it anyway, and a
   // blocking socket must pass that error up rather than spin or wait.
   CHECK(s.sendall(payload, ec) == 1000);
@@ -151,7 +155,7 @@ TEST_CASE("a non-blocking socket reports try-again without waiting", "[core]") {
   socket_t s;
   s.settimeout(0ms);
   std::array<char, 4> buf;
-  std::error_code ec;
+  usock::error_code ec;
   s.recv(buf, ec);
   CHECK(ec == std::errc::resource_unavailable_try_again);
   s.connect({"127.0.0.1", 1}, ec);
@@ -176,7 +180,7 @@ TEST_CASE("a connect with a timeout waits for the handshake within the deadline"
   scripted::wait_cost = 30ms;
   socket_t s;
   s.settimeout(100ms);
-  std::error_code ec;
+  usock::error_code ec;
   s.connect({"127.0.0.1", 1}, ec);
   CHECK_FALSE(ec);
   CHECK(scripted::waits == 1);

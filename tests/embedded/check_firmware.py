@@ -2,29 +2,31 @@
 """The embedded test: sizes of the usock echo firmware against the plain C one, and what the usock image may not
 contain.
 
-Prints both images' text/data/bss (arm-none-eabi-size) and their ratio, and where the usock image's bytes come
-from (its linker map, by input file). Fails when
-- usock's code (the object file holding the echo server and every usock header it includes) defines or refers
-  to exception or RTTI machinery (__cxa_*, _Unwind_*, __gxx_personality_*, typeinfo) or to a heap allocator
-  (malloc & co., operator new);
-- the linked usock image contains exception machinery (__cxa_throw, __gxx_personality_v0, _Unwind_*) at all.
-What the C++ runtime adds on its own (typeinfo of its error categories, its own operator new and malloc) is
-reported with the chain of archive members that pulled it in, so the cost stays visible.
+Prints both images' text/data/bss (arm-none-eabi-size) and their ratio, and where each image's bytes come from
+(its linker map, by input file). Fails when
+- the usock image's text is more than --max-ratio times the C image's (default 1.25);
+- usock's own code (the echo program's object file, holding the echo loop and every usock header it includes)
+  is more than --max-own-over bytes of text larger than the C echo program's object (default 3072);
+- the usock image contains exception machinery (__cxa_throw, __gxx_personality_v0, _Unwind_*), a heap allocator
+  (malloc & co., free, _sbrk, operator new or delete) or the C library's strerror table;
+- usock's code defines or refers to exception or RTTI machinery (__cxa_*, _Unwind_*, __gxx_personality_*,
+  typeinfo) or to a heap allocator.
+When the image has something it should not, the chain of archive members that pulled it in is printed.
 """
 import argparse
 import re
 import subprocess
 import sys
 
-ALLOCATORS = {"malloc", "calloc", "realloc", "_malloc_r", "_calloc_r", "_realloc_r", "memalign", "_memalign_r"}
+HEAP_SYMBOLS = re.compile(r"^(malloc|calloc|realloc|free|memalign|_malloc_r|_calloc_r|_realloc_r|_free_r|"
+                          r"_memalign_r|_sbrk|_sbrk_r|__malloc_av_|__malloc_free_list|_Zn[wa][jm]\w*|"
+                          r"_Zd[la]Pv\w*)$")  # the last two: every operator new and delete
+STRERROR_SYMBOLS = re.compile(r"^(strerror|strerror_r|_strerror_r|__xpg_strerror_r|_user_strerror)$")
 EXCEPTION_SYMBOLS = re.compile(r"^(__cxa_(throw|allocate_exception|begin_catch|end_catch|rethrow|call_unexpected|"
                                r"bad_cast|bad_typeid)|__gxx_personality_\w+|__aeabi_unwind_cpp_pr\d|_Unwind_\w+|__dynamic_cast)$")
 IMAGE_EXCEPTION_SYMBOLS = re.compile(r"^(__cxa_throw|__cxa_allocate_exception|__gxx_personality_v0|"
                                      r"_Unwind_RaiseException|_Unwind_Resume)$")
-
-
-def is_operator_new(symbol):
-    return re.match(r"^_Zn[wa][jm]", symbol) is not None  # operator new / new[] in every overload
+ECHO = "the echo program (usock and its headers, or plain C)"
 
 
 def run(*command):
@@ -42,20 +44,24 @@ def symbols(nm_tool, path, undefined=False):
     return {fields[-1] for fields in (line.split() for line in out.splitlines()) if fields}
 
 
-def origin(path):
+def short(path):
+    return re.sub(r"^.*/", "", path)
+
+
+def origin(path, echo_objects):
     """Which part of the firmware an input file of the link belongs to."""
+    if short(path) in echo_objects:
+        return ECHO
     if "libstdc++" in path or "libsupc++" in path:
         return "C++ runtime (libstdc++)"
-    if "libgcc" in path or "libc_nano" in path or "libm" in path or "libnosys" in path:
+    if re.search(r"lib(gcc|c_nano|c|m|nosys|g_nano|g)\.a", path) or "crt" in short(path):
         return "C runtime (newlib, libgcc)"
     if "lwip" in path:
         return "lwIP"
-    if "board" in path:
-        return "board (startup, tick, LAN9118 driver)"
-    return "the echo server (usock and its headers, or plain C)"
+    return "board (startup, tick, LAN9118 driver)"
 
 
-def breakdown(map_file):
+def breakdown(map_file, echo_objects):
     """Bytes per origin and output section (text = flash code and constants, data, bss), from the link map."""
     totals = {}
     section = None
@@ -81,7 +87,7 @@ def breakdown(map_file):
             m = re.match(r"^ (\.\S+|COMMON)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
             if m and section and (m.group(1) or pending):
                 size = int(m.group(3), 16)
-                key = (origin(m.group(4)), section)
+                key = (origin(m.group(4), echo_objects), section)
                 totals[key] = totals.get(key, 0) + size
             pending = None
     return totals
@@ -99,8 +105,8 @@ def archive_chain(map_file):
     return chain
 
 
-def defining_member(map_file, symbol_pattern):
-    """The input file whose section holds a symbol matching `symbol_pattern` (demangled names in the map)."""
+def defining_member(map_file, symbol):
+    """The input file whose section holds `symbol` (as the map names it, demangled), or None."""
     last_file = None
     with open(map_file) as f:
         for line in f:
@@ -109,12 +115,12 @@ def defining_member(map_file, symbol_pattern):
                 last_file = m.group(1)
                 continue
             m = re.match(r"^\s+0x[0-9a-f]+\s+(\S.*)$", line)
-            if m and last_file and re.search(symbol_pattern, m.group(1)):
+            if m and last_file and (m.group(1) == symbol or m.group(1).startswith(symbol + "(")):
                 return last_file
     return None
 
 
-def why(map_file, member, chain):
+def why(member, chain):
     steps = []
     seen = set()
     while member in chain and member not in seen:
@@ -125,8 +131,12 @@ def why(map_file, member, chain):
     return steps
 
 
-def short(path):
-    return re.sub(r"^.*/", "", path)
+def demangle(names):
+    """C++ names as the linker map prints them (c++filt, when it is installed)."""
+    try:
+        return run("c++filt", *names).split("\n")[:len(names)]
+    except (OSError, subprocess.CalledProcessError):
+        return list(names)
 
 
 def main():
@@ -134,11 +144,16 @@ def main():
     parser.add_argument("--size", required=True)
     parser.add_argument("--nm", required=True)
     parser.add_argument("--c-elf", required=True)
+    parser.add_argument("--c-map", required=True)
+    parser.add_argument("--c-object", required=True, help="the C echo program's object file")
     parser.add_argument("--usock-elf", required=True)
     parser.add_argument("--usock-map", required=True)
-    parser.add_argument("--c-map", required=True)
-    parser.add_argument("--usock-object", required=True)
+    parser.add_argument("--usock-object", required=True, help="the usock echo program's object file")
+    parser.add_argument("--max-ratio", type=float, default=1.25, help="usock text / C text")
+    parser.add_argument("--max-own-over", type=int, default=3072,
+                        help="bytes of text the usock echo program's object may have over the C one's")
     args = parser.parse_args()
+    echo_objects = {short(args.c_object), short(args.usock_object)}
 
     c = sizes(args.size, args.c_elf)
     u = sizes(args.size, args.usock_elf)
@@ -146,19 +161,29 @@ def main():
     print(f"  {'image':<28}{'text':>8}{'data':>8}{'bss':>8}{'flash':>8}")
     for name, (t, d, b) in (("plain C on lwIP's raw API", c), ("usock (lwip_raw backend)", u)):
         print(f"  {name:<28}{t:>8}{d:>8}{b:>8}{t + d:>8}")
-    ratio = lambda a, b: f"{a / b:.2f}" if b else "-"
+    ratio = lambda a, b: f"{a / b:.3f}" if b else "-"
     print(f"  {'ratio usock / C':<28}{ratio(u[0], c[0]):>8}{ratio(u[1], c[1]):>8}{ratio(u[2], c[2]):>8}"
           f"{ratio(u[0] + u[1], c[0] + c[1]):>8}")
     print(f"  {'difference':<28}{u[0] - c[0]:>+8}{u[1] - c[1]:>+8}{u[2] - c[2]:>+8}{u[0] + u[1] - c[0] - c[1]:>+8}")
 
+    own = {}
     for name, map_file in (("usock", args.usock_map), ("plain C", args.c_map)):
         print(f"Where the {name} image's bytes come from (linker map):")
-        totals = breakdown(map_file)
+        totals = breakdown(map_file, echo_objects)
+        own[name] = totals.get((ECHO, "text"), 0)
         for who in sorted({k[0] for k in totals}):
             t, d, b = (totals.get((who, s), 0) for s in ("text", "data", "bss"))
-            print(f"  {who:<52} text {t:>6}  data {d:>5}  bss {b:>6}")
+            print(f"  {who:<56} text {t:>6}  data {d:>5}  bss {b:>6}")
+    own_over = own["usock"] - own["plain C"]
+    print(f"usock's own code: {own['usock']} bytes of text against the C echo program's {own['plain C']}: "
+          f"{own_over:+} (at most {args.max_own_over:+})")
 
     failures = []
+    if c[0] and u[0] / c[0] > args.max_ratio:
+        failures.append(f"the usock image's text is {u[0] / c[0]:.3f} times the C image's (at most {args.max_ratio})")
+    if own_over > args.max_own_over:
+        failures.append(f"usock's own code is {own_over} bytes over the C echo program's (at most {args.max_own_over})")
+
     defined = symbols(args.nm, args.usock_object)
     undefined = symbols(args.nm, args.usock_object, undefined=True)
     for s in sorted(defined | undefined):
@@ -167,37 +192,29 @@ def main():
         if s.startswith(("_ZTI", "_ZTS")):
             failures.append(f"usock's code has typeinfo: {s}")
     for s in sorted(undefined):
-        if s in ALLOCATORS or is_operator_new(s):
+        if HEAP_SYMBOLS.match(s):
             failures.append(f"usock's code refers to a heap allocator: {s}")
-    image = symbols(args.nm, args.usock_elf)
-    for s in sorted(image):
-        if IMAGE_EXCEPTION_SYMBOLS.match(s):
-            failures.append(f"the usock image contains exception machinery: {s}")
 
+    image = symbols(args.nm, args.usock_elf)
     chain = archive_chain(args.usock_map)
-    notes = []
-    typeinfo = sorted(s for s in image if s.startswith("_ZTI"))
-    if typeinfo:
-        member = defining_member(args.usock_map, r"^typeinfo for ")
-        notes.append(f"{len(typeinfo)} typeinfo objects from the C++ runtime (usock's code has none); pulled in by:")
-        notes += ["    " + step for step in why(args.usock_map, member, chain)]
-    heap = sorted(s for s in image if s in ALLOCATORS or is_operator_new(s))
-    if heap:
-        member = defining_member(args.usock_map, r"^operator new\(") or defining_member(args.usock_map, r"^_?malloc")
-        notes.append(f"heap allocator in the image ({', '.join(heap)}), not referenced by usock's code; pulled in by:")
-        notes += ["    " + step for step in why(args.usock_map, member, chain)]
-    deletes = sorted(s for s in undefined if re.match(r"^_Zd[la]", s))
-    if deletes:
-        notes.append("usock's code refers to operator delete (the readline buffer's unique_ptr), never to new: "
-                     + ", ".join(deletes))
-    for note in notes:
-        print("NOTE: " + note)
+    for what, pattern in (("exception machinery", IMAGE_EXCEPTION_SYMBOLS), ("a heap allocator", HEAP_SYMBOLS),
+                          ("the C library's strerror table", STRERROR_SYMBOLS)):
+        found = sorted(s for s in image if pattern.match(s))
+        if not found:
+            continue
+        names = demangle(found)
+        failures.append(f"the usock image contains {what}: {', '.join(names)}")
+        member = defining_member(args.usock_map, names[0])
+        for step in why(member, chain) if member else []:
+            failures.append("    pulled in by: " + step)
+
     for failure in failures:
         print("FAIL: " + failure)
     if failures:
         return 1
-    print("OK: no exception or RTTI machinery and no heap allocation from usock's code; no exception machinery "
-          "in the image")
+    print(f"OK: text ratio {u[0] / c[0]:.3f} (at most {args.max_ratio}), own code {own_over:+} bytes (at most "
+          f"{args.max_own_over:+}); no exception machinery, heap allocator or strerror table in the image, no "
+          "exception, RTTI or heap use in usock's code")
     return 0
 
 

@@ -82,7 +82,7 @@ bool readable(const socket_t& s) {
 /// Lets connections closed by earlier cases finish, so that a case starts with an empty socket pool.
 void settle() { REQUIRE(run_main_loop([] { return usock::lwip_raw::sockets_in_use() == 0; })); }
 
-bool would_block(const std::error_code& ec) { return ec == std::errc::resource_unavailable_try_again; }
+bool would_block(const usock::error_code& ec) { return ec == std::errc::resource_unavailable_try_again; }
 
 }  // namespace
 
@@ -93,7 +93,7 @@ TEST_CASE("main loop: a non-blocking client and echo server in one thread move 2
   server.setblocking(false);
   socket_t client;
   client.setblocking(false);
-  std::error_code ec;
+  usock::error_code ec;
   client.connect(where, ec);
   CHECK(ec == std::errc::operation_in_progress);
 
@@ -162,7 +162,7 @@ TEST_CASE("main loop: blocking calls and timeouts run the poll hook, which servi
   conn.settimeout(100ms);
   std::array<char, 8> buf;
   const auto start = steady_clock::now();
-  std::error_code ec;
+  usock::error_code ec;
   CHECK(conn.recv(buf, ec) == 0);
   CHECK(ec == std::errc::timed_out);
   CHECK(steady_clock::now() - start >= 100ms);
@@ -176,7 +176,7 @@ TEST_CASE("main loop: a non-blocking send on a full window reports try-again at 
   auto [server, client, conn, addr] = connect_through_listener();
   client.setblocking(false);
   const std::string chunk = pattern(16 * 1024);
-  std::error_code ec;
+  usock::error_code ec;
   std::size_t total = 0;
   for (int i = 0; i < 1000 && !ec; ++i) {
     total += client.send(chunk, ec);
@@ -203,7 +203,7 @@ TEST_CASE("without a poll hook, a call that would wait reports operation_not_sup
   usock::address where;
   socket_t server = listen_on_loopback(1, where);
   usock::lwip_raw::set_poll_hook(nullptr);
-  std::error_code ec;
+  usock::error_code ec;
   auto [conn, addr] = server.accept(ec);  // blocking, nothing pending
   CHECK(ec == std::errc::operation_not_supported);
   server.settimeout(50ms);
@@ -219,7 +219,7 @@ TEST_CASE("the socket pool: exhaustion is too_many_files_open and a closed slot 
           "[lwip_raw][pool]") {
   settle();
   std::vector<socket_t> sockets;
-  std::error_code ec;
+  usock::error_code ec;
   for (int i = 0; i < USOCK_LWIP_RAW_MAX_SOCKETS; ++i) {
     sockets.emplace_back(usock::af_inet, usock::sock_stream, ec);
     REQUIRE_FALSE(ec);
@@ -248,7 +248,7 @@ TEST_CASE("the socket pool: a connection that finds the pool full is reset", "[l
   socket_t server = listen_on_loopback(2, where);
   socket_t client;
   std::vector<socket_t> filler;
-  std::error_code ec;
+  usock::error_code ec;
   while (usock::lwip_raw::sockets_in_use() < USOCK_LWIP_RAW_MAX_SOCKETS) filler.emplace_back();
   client.settimeout(2s);
   client.connect(where, ec);  // the handshake completes in lwIP before the server side needs a slot
@@ -280,7 +280,7 @@ TEST_CASE("the accept queue drops a connection that dies before accept, and keep
   tcp_abort(raw);
   REQUIRE(run_main_loop([] { return usock::lwip_raw::sockets_in_use() == 1; }));
   server.setblocking(false);
-  std::error_code ec;
+  usock::error_code ec;
   server.accept(ec);
   CHECK(ec == std::errc::resource_unavailable_try_again);
 
@@ -305,7 +305,7 @@ TEST_CASE("a reset is sticky: data first, then connection_reset on every later c
   CHECK(conn.read(10) == "last words");
   std::array<char, 8> buf;
   for (int i = 0; i < 3; ++i) {
-    std::error_code ec;
+    usock::error_code ec;
     CHECK(conn.recv(buf, ec) == 0);
     CHECK(ec == std::errc::connection_reset);
     conn.send("x", ec);
@@ -319,7 +319,7 @@ TEST_CASE("close keeps sending queued data, then hands the connection to lwIP", 
   const std::string payload = pattern(200 * 1024);  // far more than the peer's window
   conn.setblocking(false);
   std::size_t sent = 0;
-  std::error_code ec;
+  usock::error_code ec;
   while (!ec) sent += conn.send(std::string_view(payload).substr(sent), ec);
   REQUIRE(would_block(ec));
   conn.close();  // returns at once; the slot keeps the data going
@@ -335,7 +335,7 @@ TEST_CASE("close gives up on a peer that stops reading after the close timeout, 
   const std::string payload = pattern(200 * 1024);
   conn.setblocking(false);
   std::size_t sent = 0;
-  std::error_code ec;
+  usock::error_code ec;
   while (!ec) {
     sent += conn.send(std::string_view(payload).substr(sent), ec);
     usock_test::stack().service();

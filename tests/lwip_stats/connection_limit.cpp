@@ -1,4 +1,4 @@
-// The connection limit of the source-built socket-API stack (cmake/lwip_port_sys/lwipopts.h): MEMP_NUM_NETCONN
+// The connection limit of the source-built socket-API stack (tests/lwip_stats/port/lwipopts.h): MEMP_NUM_NETCONN
 // sockets at most, each holding one netconn, and a connection's server end takes its netconn when the handshake
 // completes. Filled to the limit, every connection works; the next socket, and the next connection, get a clear
 // error, nothing already connected loses a byte, and closing sockets makes room again. lwIP's pools end where

@@ -14,7 +14,7 @@ namespace usock_test {
 using backend = usock::lwip;
 inline constexpr const char* backend_name = "lwip (source-built, stats)";
 
-/// This stack is built with TCP_LISTEN_BACKLOG 1 (cmake/lwip_port_sys/lwipopts.h).
+/// This stack is built with TCP_LISTEN_BACKLOG 1 (tests/lwip_stats/port/lwipopts.h).
 inline constexpr bool listen_backlog_enforced = TCP_LISTEN_BACKLOG != 0;
 
 /// Starts lwIP (before main counts descriptors) and records its pools, heap, port objects and socket table;

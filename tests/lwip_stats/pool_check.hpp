@@ -1,5 +1,5 @@
 #pragma once
-// What lwIP holds, from its statistics (cmake/lwip_port_sys/lwipopts.h: LWIP_STATS with MEMP, MEM and SYS
+// What lwIP holds, from its statistics (tests/lwip_stats/port/lwipopts.h: LWIP_STATS with MEMP, MEM and SYS
 // statistics): every MEMP pool's entries in use, the heap's bytes in use, the semaphores, mutexes and mailboxes
 // of the port, and the lowest free socket number. A snapshot before the tests and one after must be equal.
 #include <array>

@@ -1,4 +1,4 @@
-// The connection limit of the raw-API backend on tests/lwip_raw's NO_SYS=1 stack (cmake/lwip_port/lwipopts.h),
+// The connection limit of the raw-API backend on tests/lwip_raw's NO_SYS=1 stack (tests/lwip_raw/port/lwipopts.h),
 // threaded as the lwip_raw suite runs it. Built with USOCK_LWIP_RAW_MAX_SOCKETS=201: the socket pool, one slot per
 // socket and per connection waiting to be accepted, binds before lwIP's MEMP_NUM_TCP_PCB (256). Filled to the
 // limit, every connection works; the next socket and the next connection get a clear error, nothing connected

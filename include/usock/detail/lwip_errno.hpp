@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <system_error>
 
+#include "../error.hpp"
 #include "lwip_config.hpp"
 
 namespace usock::detail {
@@ -56,11 +57,11 @@ inline constexpr lwip_errno_name lwip_errno_names[] = {
 };
 
 /// The generic-category code for lwIP's `errno` value `value`; a value lwIP is not known to set is `io_error`.
-inline std::error_code lwip_errno_code(int value) noexcept {
+inline usock::error_code lwip_errno_code(int value) noexcept {
   for (const lwip_errno_name& e : lwip_errno_names) {
-    if (e.value == value) return std::make_error_code(e.meaning);
+    if (e.value == value) return detail::make_error(e.meaning);
   }
-  return std::make_error_code(std::errc::io_error);
+  return detail::make_error(std::errc::io_error);
 }
 
 }  // namespace usock::detail

@@ -6,6 +6,8 @@
 
 #include "lwip/opt.h"
 
+#include "platform.hpp"
+
 #ifndef USOCK_LWIP_RAW_MAX_SOCKETS
 /// How many usock sockets can exist at once: listening, connected, accepted-but-not-yet-returned-by-`accept`,
 /// and closed ones still sending their last data. The pool is a static array, `USOCK_LWIP_RAW_MAX_SOCKETS`
@@ -27,8 +29,10 @@
 
 #ifndef USOCK_LWIP_RAW_LOCK_HOOK
 /// 1: every lwIP call is bracketed by the lock hook (`usock::lwip_raw::set_lock_hooks`), a null check when no
-/// hook is set. 0: the calls are compiled out, for a firmware that runs lwIP and usock on one thread only.
-#define USOCK_LWIP_RAW_LOCK_HOOK 1
+/// hook is set. 0: the calls are compiled out and `set_lock_hooks` does not exist, for a firmware that runs lwIP
+/// and usock on one thread only. Default: 0 on bare metal (`NO_SYS` 1 and no hosted operating system), else 1
+/// (an RTOS, or a desktop test running lwIP in several threads).
+#define USOCK_LWIP_RAW_LOCK_HOOK (USOCK_HOSTED_OS || !NO_SYS)
 #endif
 
 #if !LWIP_TCP

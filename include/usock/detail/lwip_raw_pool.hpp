@@ -16,9 +16,13 @@
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
+#if LWIP_DNS
+#include "lwip/dns.h"
+#endif
 
 #include "../address.hpp"
 #include "../buffer.hpp"
+#include "../error.hpp"
 
 namespace usock::detail::lwip_raw_impl {
 
@@ -65,8 +69,7 @@ class stack_lock {
 /// pool (sending their last data after `close()`); only the others have a handle.
 enum class state : std::uint8_t { free, open, connecting, connected, listening, pending, closing };
 
-inline constexpr std::uint8_t none = 0xff;  // "no slot" in the accept-queue links
-
+/// One socket. A free slot is all zeros but its generation, so the pool sits in `.bss`.
 struct slot {
   tcp_pcb* pcb = nullptr;    // null once lwIP freed it (error callback) or we handed it back
   pbuf* rx = nullptr;        // received and unread, oldest first; each pbuf of the chain owns one reference
@@ -80,9 +83,9 @@ struct slot {
   std::uint16_t error = 0;      // a sticky std::errc value, 0 for none
   state st = state::free;
   std::uint8_t generation = 0;  // part of the handle, so a stale handle never reaches a reused slot
-  std::uint8_t next = none;     // pending: the next connection in the listener's queue
-  std::uint8_t listener = none; // pending: the listener's slot
-  std::uint8_t queue_head = none, queue_tail = none;  // listening: the accept queue
+  std::uint8_t listener = 0;    // pending: 1 + the listener's slot index (0: in no queue)
+  std::uint8_t queued = 0;      // listening: connections waiting in its accept queue
+  std::uint16_t arrival = 0;    // pending: its number in the queue; listening: the next connection's number
   bool v6 = false;
   bool nonblocking = false;
   bool bound = false;
@@ -201,34 +204,36 @@ inline std::size_t take_rx(slot& s, mutable_bytes out) noexcept {
 
 // ---- accept queues ---------------------------------------------------------------------------------------
 
+// A listener's queue is the pending slots naming it, in the order of their arrival numbers: the pool is small,
+// so finding the oldest by a scan costs less code than keeping a linked list.
+
 inline void enqueue(slot& listener, slot& conn) noexcept {
-  conn.next = none;
-  conn.listener = index_of(listener);
-  if (listener.queue_tail == none) {
-    listener.queue_head = index_of(conn);
-  } else {
-    slots[listener.queue_tail].next = index_of(conn);
-  }
-  listener.queue_tail = index_of(conn);
+  conn.listener = static_cast<std::uint8_t>(index_of(listener) + 1);
+  conn.arrival = listener.arrival++;
+  ++listener.queued;
 }
 
-inline void unlink(slot& conn) noexcept {
-  if (conn.listener == none) return;
-  slot& listener = slots[conn.listener];
-  std::uint8_t prev = none;
-  for (std::uint8_t i = listener.queue_head; i != none; prev = i, i = slots[i].next) {
-    if (i != index_of(conn)) continue;
-    if (prev == none) listener.queue_head = conn.next; else slots[prev].next = conn.next;
-    if (listener.queue_tail == i) listener.queue_tail = prev;
-    break;
+/// The connection waiting longest in `listener`'s queue, which must not be empty. Arrival numbers wrap, so
+/// the oldest is the one furthest behind the next number.
+inline slot& oldest(const slot& listener) noexcept {
+  slot* best = nullptr;
+  auto waited = [&](const slot& s) { return static_cast<std::uint16_t>(listener.arrival - s.arrival); };
+  for (slot& s : slots) {
+    if (s.listener == index_of(listener) + 1 && (!best || waited(s) > waited(*best))) best = &s;
   }
-  conn.next = none;
-  conn.listener = none;
+  return *best;
+}
+
+/// Takes a connection out of its listener's queue (nothing if it is in none).
+inline void unlink(slot& conn) noexcept {
+  if (conn.listener == 0) return;
+  --slots[conn.listener - 1].queued;
+  conn.listener = 0;
 }
 
 // ---- errors and addresses --------------------------------------------------------------------------------
 
-inline std::error_code make(std::errc e) noexcept { return {static_cast<int>(e), std::generic_category()}; }
+inline usock::error_code make(std::errc e) noexcept { return detail::make_error(e); }
 
 /// lwIP's `err_t`, by name, as `std::errc`.
 inline std::errc errc_of(err_t err) noexcept {
@@ -253,21 +258,25 @@ inline std::errc errc_of(err_t err) noexcept {
 
 inline void set_error(slot& s, std::errc e) noexcept { s.error = static_cast<std::uint16_t>(e); }
 
-/// `a` as lwIP's address for a socket of family `v6`. False when the families differ.
-inline bool to_ip(const address& a, bool v6, ip_addr_t& out) noexcept {
-  if (a.any_family() || (a.family() == address_family::inet6) != v6) {
-    if (!a.any_family()) return false;
+/// The "any" address of a socket of family `v6`.
+inline void any_ip(bool v6, ip_addr_t& out) noexcept {
 #if LWIP_IPV6
-    if (v6) {
-      ip_addr_copy(out, *IP6_ADDR_ANY);
-      return true;
-    }
+  if (v6) {
+    ip_addr_copy(out, *IP6_ADDR_ANY);
+    return;
+  }
 #endif
 #if LWIP_IPV4
-    ip_addr_copy(out, *IP4_ADDR_ANY);
+  ip_addr_copy(out, *IP4_ADDR_ANY);
 #endif
-    return true;
-  }
+  (void)v6;
+  (void)out;
+}
+
+/// `a` as lwIP's address for a socket of family `v6`. False when the families differ.
+inline bool to_ip(const address& a, bool v6, ip_addr_t& out) noexcept {
+  if (a.any_family()) return any_ip(v6, out), true;
+  if ((a.family() == address_family::inet6) != v6) return false;
 #if LWIP_IPV6
   if (v6) {
     ip6_addr_t ip6{};
@@ -336,6 +345,32 @@ inline void remember_addresses(slot& s) noexcept {
     s.remote_port = s.pcb->remote_port;
   }
 }
+
+// ---- names (LWIP_DNS) ------------------------------------------------------------------------------------
+
+#if LWIP_DNS
+/// A name lookup waiting for lwIP's resolver. lwIP cannot cancel a query, so its callback names the lookup by a
+/// number rather than a pointer: a lookup whose caller stopped waiting is forgotten, and its late answer finds
+/// nothing.
+struct lookup {
+  std::uint32_t id = 0;  // 0: free
+  bool done = false;
+  bool found = false;
+  ip_addr_t ip{};
+};
+inline lookup lookups[DNS_TABLE_SIZE];
+inline std::uint32_t last_lookup_id = 0;
+
+inline void on_dns_found(const char*, const ip_addr_t* ip, void* arg) noexcept {
+  const auto id = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(arg));
+  for (lookup& l : lookups) {
+    if (l.id != id) continue;
+    l.done = true;
+    l.found = ip != nullptr;
+    if (ip) ip_addr_copy(l.ip, *ip);
+  }
+}
+#endif
 
 // ---- lwIP's callbacks ------------------------------------------------------------------------------------
 

@@ -116,7 +116,7 @@ class handle_map {
 
   /// Adds `h` (not yet a key) with a value-initialised `Value`. Errors: `no_buffer_space` (a fixed map holds
   /// `Capacity` handles), `not_enough_memory` (a growing map could not grow).
-  Value* insert(Handle h, std::error_code& ec) noexcept {
+  Value* insert(Handle h, usock::error_code& ec) noexcept {
     if constexpr (Capacity != dynamic_capacity) {
       if (size_ == Capacity) return ec = make_error(std::errc::no_buffer_space), nullptr;
     } else if (2 * (size_ + 1) > table_.capacity() && !grow()) {

@@ -81,7 +81,7 @@ class epoll_poll_set {
     if (epfd_ >= 0) ::close(epfd_);
   }
 
-  void add(int fd, unsigned events, std::error_code& ec) noexcept {
+  void add(int fd, unsigned events, usock::error_code& ec) noexcept {
     if (!open(ec)) return;
     if (registration* r = map_.find(fd)) return change(fd, *r, events, ec);
     registration* r = map_.insert(fd, ec);
@@ -95,13 +95,13 @@ class epoll_poll_set {
     ec.clear();
   }
 
-  void modify(int fd, unsigned events, std::error_code& ec) noexcept {
+  void modify(int fd, unsigned events, usock::error_code& ec) noexcept {
     registration* r = map_.find(fd);
     if (!r) return ec = make_error(std::errc::no_such_file_or_directory), void();
     change(fd, *r, events, ec);
   }
 
-  void remove(int fd, std::error_code& ec) noexcept {
+  void remove(int fd, usock::error_code& ec) noexcept {
     registration* r = map_.find(fd);
     if (!r) return ec = make_error(std::errc::no_such_file_or_directory), void();
     // A registration whose descriptor was closed is no longer in the kernel's set; failures mean the same.
@@ -113,7 +113,7 @@ class epoll_poll_set {
 
   std::size_t size() const noexcept { return map_.size(); }
 
-  std::span<const ready_entry> wait(int timeout_ms, std::error_code& ec) noexcept {
+  std::span<const ready_entry> wait(int timeout_ms, usock::error_code& ec) noexcept {
     if (!open(ec)) return {};
     notice_closes();
     std::size_t n = 0;
@@ -139,14 +139,14 @@ class epoll_poll_set {
   std::size_t bytes() const noexcept { return sizeof *this + map_.bytes(); }
 
  private:
-  bool open(std::error_code& ec) noexcept {
+  bool open(usock::error_code& ec) noexcept {
     if (epfd_ < 0) epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) return fail(ec), false;
     return true;
   }
 
   /// New events for a registered handle; a closed registration becomes the file now at that number, if any.
-  void change(int fd, registration& r, unsigned events, std::error_code& ec) noexcept {
+  void change(int fd, registration& r, unsigned events, usock::error_code& ec) noexcept {
     if (r.closed || !control(EPOLL_CTL_MOD, fd, events)) {
       if (!r.closed && errno != ENOENT && errno != EBADF) return fail(ec);
       if (!control(EPOLL_CTL_ADD, fd, events)) {
@@ -200,8 +200,8 @@ class epoll_poll_set {
            ((e & EPOLLHUP) ? pollhup : 0u);
   }
 
-  static void fail(std::error_code& ec) noexcept {
-    ec = std::error_code(errno == EWOULDBLOCK ? EAGAIN : errno, std::generic_category());
+  static void fail(usock::error_code& ec) noexcept {
+    ec = usock::error_code(errno == EWOULDBLOCK ? EAGAIN : errno, std::generic_category());
   }
 
   int epfd_ = -1;

@@ -19,13 +19,26 @@ namespace usock::detail {
 /// Unread bytes in `[begin_, end_)` of a heap block. Grows only when a throwing read puts back more than fits.
 class read_buffer {
  public:
-  read_buffer() noexcept = default;
   read_buffer(const read_buffer&) = delete;
   read_buffer& operator=(const read_buffer&) = delete;
-  ~read_buffer() { delete[] data_; }
 
-  /// False when the block could not be allocated.
-  bool allocated() const noexcept { return data_ != nullptr; }
+  /// A new buffer with its block, or null when the heap has no room for them. Free it with `destroy`.
+  static read_buffer* create() noexcept {
+    auto* b = new (std::nothrow) read_buffer;
+    if (b && !b->data_) {
+      delete b;
+      return nullptr;
+    }
+    if (b) b->free_ = [](read_buffer* self) noexcept { delete self; };
+    return b;
+  }
+  /// Frees a buffer from `create` (null: nothing). It calls the function `create` stored, so that a program
+  /// which never creates one (never calls `readline`) refers to no `operator delete`: on newlib that alone
+  /// links the whole heap allocator into a firmware image.
+  static void destroy(read_buffer* b) noexcept {
+    if (b) b->free_(b);
+  }
+
   std::size_t size() const noexcept { return end_ - begin_; }
   std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data_) + begin_, size()}; }
 
@@ -70,6 +83,10 @@ class read_buffer {
   }
 
  private:
+  read_buffer() noexcept = default;
+  ~read_buffer() { delete[] data_; }
+
+  void (*free_)(read_buffer*) noexcept = nullptr;
   std::size_t capacity_ = USOCK_READ_BUFFER_SIZE;
   std::byte* data_ = new (std::nothrow) std::byte[USOCK_READ_BUFFER_SIZE];
   std::size_t begin_ = 0, end_ = 0;

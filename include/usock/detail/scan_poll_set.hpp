@@ -23,7 +23,7 @@ template <class B>
 concept entry_polling_stack =
     requires { typename B::poll_entry; } &&
     requires(typename B::handle_type h, typename B::poll_entry& entry, typename B::poll_entry* entries,
-             std::size_t count, unsigned events, int timeout_ms, std::error_code& ec) {
+             std::size_t count, unsigned events, int timeout_ms, usock::error_code& ec) {
       { B::make_poll_entry(h, events) } noexcept -> std::same_as<typename B::poll_entry>;
       { B::poll_entry_handle(entry) } noexcept -> std::same_as<typename B::handle_type>;
       { B::set_poll_events(entry, events) } noexcept;
@@ -44,7 +44,7 @@ class scan_poll_set {
   scan_poll_set(scan_poll_set&&) noexcept = default;
   scan_poll_set& operator=(scan_poll_set&&) noexcept = default;
 
-  void add(handle_type h, unsigned events, std::error_code& ec) noexcept {
+  void add(handle_type h, unsigned events, usock::error_code& ec) noexcept {
     if (auto* entry = find(h)) return Stack::set_poll_events(*entry, events), ec.clear();
     if (!entries_.reserve(count_ + 1) || !ready_.reserve(count_ + 1))
       return ec = make_error(Capacity == dynamic_capacity ? std::errc::not_enough_memory
@@ -54,14 +54,14 @@ class scan_poll_set {
     ec.clear();
   }
 
-  void modify(handle_type h, unsigned events, std::error_code& ec) noexcept {
+  void modify(handle_type h, unsigned events, usock::error_code& ec) noexcept {
     auto* entry = find(h);
     if (!entry) return ec = make_error(std::errc::no_such_file_or_directory), void();
     Stack::set_poll_events(*entry, events);
     ec.clear();
   }
 
-  void remove(handle_type h, std::error_code& ec) noexcept {
+  void remove(handle_type h, usock::error_code& ec) noexcept {
     auto* entry = find(h);
     if (!entry) return ec = make_error(std::errc::no_such_file_or_directory), void();
     *entry = entries_.data()[--count_];  // order does not matter to a wait
@@ -70,7 +70,7 @@ class scan_poll_set {
 
   std::size_t size() const noexcept { return count_; }
 
-  std::span<const ready_entry> wait(int timeout_ms, std::error_code& ec) noexcept {
+  std::span<const ready_entry> wait(int timeout_ms, usock::error_code& ec) noexcept {
     const std::size_t n = Stack::poll(entries_.data(), count_, timeout_ms, ec);
     if (ec || n == 0) return {};
     std::size_t ready = 0;

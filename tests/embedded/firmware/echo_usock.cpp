@@ -13,7 +13,7 @@ int main() {
   board_init();
   usock::lwip_raw::set_poll_hook(board_poll);
 
-  std::error_code ec;
+  usock::error_code ec;
   usock::socket server(usock::af_inet, usock::sock_stream, ec);
   server.setsockopt(usock::sol_socket, usock::so_reuseaddr, 1, ec);
   server.bind({"0.0.0.0", 9000}, ec);

@@ -38,6 +38,9 @@ class stack {
     static bool initialised = false;  // lwIP has no de-initialisation: one lwip_init per process
     if (!initialised) lwip_init();
     initialised = true;
+#if MEMP_STATS
+    for (int i = 0; i < MEMP_MAX; ++i) memp_at_start_[i] = lwip_stats.memp[i] ? lwip_stats.memp[i]->used : 0;
+#endif
     ip4_addr_t ip, mask, gateway;
     IP4_ADDR(&ip, 127, 0, 0, 1);
     IP4_ADDR(&mask, 255, 0, 0, 0);
@@ -134,7 +137,10 @@ class stack {
     for (int i = 0; i < MEMP_MAX; ++i) {
       if (i == MEMP_SYS_TIMEOUT) continue;  // lwIP's own timers stay registered
       const stats_mem* m = lwip_stats.memp[i];
-      if (m && m->used != 0) fail("memp pool " + std::to_string(i) + ": " + std::to_string(m->used) + " in use");
+      if (m && m->used != memp_at_start_[i]) {
+        fail("memp pool " + std::to_string(i) + ": " + std::to_string(m->used) + " in use, " +
+             std::to_string(memp_at_start_[i]) + " at the start");
+      }
     }
 #endif
 #if MEM_STATS
@@ -214,6 +220,9 @@ class stack {
 
   mode mode_;
   netif netif_{};
+#if MEMP_STATS
+  std::uint32_t memp_at_start_[MEMP_MAX] = {};  // what lwIP itself holds (its resolver's UDP pcb)
+#endif
   std::mutex mutex_;
   std::condition_variable work_;         // the driver: frames are waiting, or stop
   std::condition_variable progress_cv_;  // waiting callers: the driver serviced the stack

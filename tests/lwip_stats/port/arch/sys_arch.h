@@ -1,4 +1,4 @@
-/* The operating-system layer of usock's NO_SYS=0 host build of lwIP (cmake/lwip_port_sys/sys_arch.c): semaphores,
+/* The operating-system layer of usock's NO_SYS=0 host build of lwIP (tests/lwip_stats/port/sys_arch.c): semaphores,
  * mutexes, mailboxes and threads on POSIX threads. Each object is a heap block that sys_arch.c counts in
  * lwip_stats.sys (SYS_STATS), so the tests' leak check sees a semaphore or mailbox that was never freed. */
 #ifndef USOCK_SYS_ARCH_SYS_ARCH_H

@@ -4,7 +4,7 @@
 #ifndef USOCK_SYS_ARCH_CC_H
 #define USOCK_SYS_ARCH_CC_H
 
-#include "../../lwip_port/arch/cc.h"
+#include "../../../lwip_raw/port/arch/cc.h"
 
 #include <sys/time.h> /* struct timeval for lwip_select: the system's (LWIP_TIMEVAL_PRIVATE 0 in lwipopts.h) */
 

@@ -1,7 +1,8 @@
-/* lwIP options for usock's host build of the socket API (NO_SYS=0) from source, for the socket-API backend
- * (usock::lwip) with statistics and fixed pools: the tests in tests/lwip_stats check that every pool and the
- * heap are back to their starting figures after the suite, and that the stack holds exactly as many connections
- * as configured here.
+/* lwIP options: the stats stack (NO_SYS=0, lwIP's socket API built from source on POSIX threads, sys_arch.c).
+ * For: usock::lwip with statistics and fixed pools: the tests in tests/lwip_stats check that every pool and the
+ *      heap are back to their starting figures after the suite, and that the stack holds exactly as many
+ *      connections as configured here.
+ * Shares: host_common.h with the raw host stack, and arch/cc.h builds on its (both in tests/lwip_raw/port).
  *
  * Socket settings follow Debian's liblwip build (socket API, LWIP_COMPAT_SOCKETS 0, LWIP_SOCKET_OFFSET 1,
  * lwip_poll, TCP core locking), so usock::lwip runs unchanged; the differences are the point of this build:
@@ -9,6 +10,8 @@
  * released has no LWIP_SOCKET_EXTERNAL_HEADERS; Debian adds it with a patch). */
 #ifndef USOCK_SYS_LWIPOPTS_H
 #define USOCK_SYS_LWIPOPTS_H
+
+#include "../../lwip_raw/port/host_common.h"
 
 /* An operating system: POSIX threads (sys_arch.c), lwIP's tcpip thread, the socket API. */
 #define NO_SYS                          0
@@ -29,26 +32,9 @@
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_NETIF_API                  0
 
-/* Protocols: TCP over IPv4 and IPv6 on a loopback interface of the harness (tests/lwip/host). */
-#define LWIP_IPV4                       1
-#define LWIP_IPV6                       1
-#define LWIP_IPV6_MLD                   0
-#define LWIP_IPV6_AUTOCONFIG            0
-#define LWIP_IPV6_DUP_DETECT_ATTEMPTS   0
-#define LWIP_IPV6_SEND_ROUTER_SOLICIT   0
-#define IPV6_FRAG_COPYHEADER            1  /* needed where pointers are 8 bytes */
-#define LWIP_ICMP                       1
-#define LWIP_ARP                        1
-#define LWIP_ETHERNET                   1
-#define LWIP_RAW                        0
+/* Protocols, besides host_common.h's: no UDP, so no resolver. */
 #define LWIP_UDP                        0
-#define LWIP_DHCP                       0
 #define LWIP_DNS                        0
-#define LWIP_IGMP                       0
-#define LWIP_TCP                        1
-#define LWIP_NETIF_LOOPBACK             1
-#define LWIP_HAVE_LOOPIF                0
-#define LWIP_LOOPBACK_MAX_PBUFS         0
 
 /* Listen backlogs are enforced (the suite's full-backlog case runs), at most 255. */
 #define TCP_LISTEN_BACKLOG              1
@@ -92,26 +78,9 @@
 #define TCPIP_THREAD_PRIO               0
 #define TCPIP_THREAD_NAME               "tcpip"
 
-/* TCP: a 1460-byte MSS, a 16-segment window and send buffer (23 KiB, no window scaling), and a short TIME_WAIT
-   so closed connections leave the tables quickly. */
-#define TCP_MSS                         1460
-#define TCP_WND                         (16 * TCP_MSS)
-#define TCP_SND_BUF                     (16 * TCP_MSS)
-#define TCP_SND_QUEUELEN                (4 * TCP_SND_BUF / TCP_MSS)
-#define TCP_MSL                         1000UL
-
-/* Statistics, read by the tests' leak check (lwip_stats.memp[i]->used, lwip_stats.mem.used, lwip_stats.sys). */
-#define LWIP_STATS                      1
-#define LWIP_STATS_DISPLAY              0
-#define MEM_STATS                       1
-#define MEMP_STATS                      1
+/* Statistics, besides host_common.h's: the leak check also reads lwip_stats.sys. */
 #define SYS_STATS                       1
-#define LINK_STATS                      1
-#define IP_STATS                        1
-#define TCP_STATS                       1
 
-#define LWIP_NETIF_STATUS_CALLBACK      0
-#define LWIP_NETIF_LINK_CALLBACK        0
 #define LWIP_SINGLE_NETIF               0
 
 /* The core lock, with an owner so that lwIP can check every core call holds it (sys_arch.c). */
