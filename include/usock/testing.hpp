@@ -19,6 +19,9 @@
 /// fixed (`USOCK_TESTING_SOCKETS`, `USOCK_TESTING_BUFFER`, `USOCK_TESTING_RECORD`); no call allocates, and it builds
 /// with `-fno-exceptions -fno-rtti`. docs/testing.md has the whole story.
 
+#include <thread>
+#include <utility>
+
 #include "basic_socket.hpp"
 #include "poll.hpp"
 #include "testing/backend.hpp"
@@ -52,6 +55,36 @@ using poller = basic_poller<backend, Capacity>;
 
 /// The default network: `usock::testing::network().reset()`, `.advance(1s)`, `.add(rule)`, `.info(h)`.
 inline network_type& network() noexcept { return backend::network(); }
+
+/// A thread that takes part in the network while its function runs: a peer played by the test (a fake server, say)
+/// beside the code under test on the test's own thread. While it runs, the network waits for it before deciding
+/// that blocked calls can only be woken by time; when it returns, the calls still blocked are looked at again.
+/// Joined by the destructor. (Starting a thread allocates; the test's set-up, not an I/O path.)
+template <class Network = network_type>
+class basic_peer_thread {
+ public:
+  template <class F>
+  explicit basic_peer_thread(F&& f) : net_(basic_backend<Network>::network()) {
+    net_.thread_started();
+    thread_ = std::thread([this, fn = std::forward<F>(f)]() mutable {
+      fn();
+      net_.thread_finished();
+    });
+  }
+  basic_peer_thread(const basic_peer_thread&) = delete;
+  basic_peer_thread& operator=(const basic_peer_thread&) = delete;
+  ~basic_peer_thread() { join(); }
+  /// Waits for the function to return.
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  Network& net_;
+  std::thread thread_;
+};
+/// A `basic_peer_thread` on the default network.
+using peer_thread = basic_peer_thread<>;
 
 static_assert(socket_backend<backend>);
 static_assert(polling_backend<backend>);

@@ -173,6 +173,19 @@ class basic_network {
     changed();
   }
 
+  /// A thread starts or stops taking part (`peer_thread` calls these): the count `expect_threads` set goes up or
+  /// down by one, and blocked calls look again at whether anything can still wake them.
+  void thread_started() noexcept {
+    std::lock_guard lock(mutex_);
+    ++participants_;
+    changed();
+  }
+  void thread_finished() noexcept {
+    std::lock_guard lock(mutex_);
+    if (participants_ > 1) --participants_;
+    changed();
+  }
+
   /// How long a blocked call waits in real time with nothing at all happening in the network before it reports
   /// `resource_deadlock_would_occur` (10 s after `reset()`; zero: forever).
   void set_stall_limit(std::chrono::milliseconds limit) noexcept {
