@@ -343,6 +343,9 @@ class basic_network {
       }
     }
     release(i);
+    // A freed slot may be what a connection waiting for the server's end needed.
+    for (std::size_t j = 0; j < Sockets; ++j)
+      if (slots_[j].open && slots_[j].state == phase::listening) promote(static_cast<int>(j));
     changed();
     ec.clear();
   }
@@ -661,6 +664,7 @@ class basic_network {
   static constexpr std::int64_t no_deadline = INT64_MAX;
   static constexpr std::uint16_t first_ephemeral = 49152;
   static constexpr std::size_t max_waiters = 32;
+  static constexpr const char* stalled_name = "resource_deadlock_would_occur";
 
   /// Bytes waiting to be received, in a fixed ring.
   struct ring {
@@ -1322,10 +1326,11 @@ class basic_network {
     return false;
   }
   void report_stall(const char* call, handle_type h, const char* why) noexcept {
-    std::fprintf(stderr,
-                 "usock::testing: a blocking %s on socket %d can never finish (%s); it reports "
-                 "resource_deadlock_would_occur\n",
-                 call, h, why);
+    if (h == invalid_handle)
+      std::fprintf(stderr, "usock::testing: a blocking %s can never finish (%s); it reports %s\n", call, why, stalled_name);
+    else
+      std::fprintf(stderr, "usock::testing: a blocking %s on socket %d can never finish (%s); it reports %s\n", call, h,
+                   why, stalled_name);
   }
 
   mutable std::mutex mutex_;
