@@ -9,7 +9,7 @@ using namespace testing_test;
 using ut::op;
 using ut::rule;
 
-TEST_CASE("short_send: matching sends take at most n bytes; the stream stays whole", "[testing][faults]") {
+TEST_CASE("short_send: matching sends take at most n bytes, and the stream stays whole", "[testing][faults]") {
   connected_pair p;
   const int r = p.net.add(rule::short_send(4).on(p.client.fileno()).times(2));
   CHECK(p.client.send("0123456789") == 4);
@@ -55,7 +55,7 @@ TEST_CASE("interrupt on send and recv: the stack retries, nothing is lost, the f
   CHECK(p.net.fault_log()[1].kind == ut::fault::interrupt);
 }
 
-TEST_CASE("interrupt on wait: the socket waits again for the time left; the deadline holds exactly",
+TEST_CASE("interrupt on wait: the socket waits again for the time left, and the deadline holds exactly",
           "[testing][faults][clock]") {
   connected_pair p;
   p.server.settimeout(1s);
@@ -80,8 +80,8 @@ TEST_CASE("interrupt on poll: the poller waits again for the time left", "[testi
   CHECK(p.net.now() == 500ms);
 }
 
-TEST_CASE("would_block: a non-blocking call says try again once; a socket with a timeout rides over it; a "
-          "blocking socket never sees it", "[testing][faults]") {
+TEST_CASE("would_block: a non-blocking call is told to try again, a socket with a timeout rides over it, a "
+          "blocking one never sees it", "[testing][faults]") {
   connected_pair p;
   p.client.sendall("abc");
   const int r = p.net.add(rule::would_block(op::recv).on(p.server.fileno()).times(2));
@@ -99,7 +99,8 @@ TEST_CASE("would_block: a non-blocking call says try again once; a socket with a
   CHECK(p.net.now() == 0ns);
 }
 
-TEST_CASE("fail: a call reports the chosen error; no_buffers is send's no_buffer_space", "[testing][faults]") {
+TEST_CASE("fail: a call reports the chosen error, and no_buffers is send's no_buffer_space",
+          "[testing][faults]") {
   connected_pair p;
   p.net.add(rule::fail(op::recv, std::errc::io_error));
   p.net.add(rule::no_buffers());
@@ -129,7 +130,8 @@ TEST_CASE("no_sockets: open and accept report too_many_files_open until the rule
   CHECK(peer == second_client.getsockname());
 }
 
-TEST_CASE("the socket table runs out: open reports too_many_files_open; a connect waits for room", "[testing][faults]") {
+TEST_CASE("the socket table runs out: open reports too_many_files_open, and a connect waits for room",
+          "[testing][faults]") {
   connected_pair p;
   std::vector<ut::socket> fillers;
   std::error_code ec;
@@ -149,7 +151,7 @@ TEST_CASE("the socket table runs out: open reports too_many_files_open; a connec
   CHECK(peer == fillers.back().getsockname());
 }
 
-TEST_CASE("reset_after: the peer reads the first n bytes, then connection_reset; the sender is told too",
+TEST_CASE("reset_after: the peer reads the first n bytes, then connection_reset, and the sender is told too",
           "[testing][faults]") {
   connected_pair p;
   const int r = p.net.add(rule::reset_after(1000).toward(p.addr.port()));

@@ -129,7 +129,7 @@ TEST_CASE("inspection: counters count calls, bytes and faults", "[testing][inspe
   CHECK(p.net.open_sockets() == 3);
 }
 
-TEST_CASE("names: localhost and the names a test adds resolve; others do not", "[testing][inspection]") {
+TEST_CASE("names: localhost and the names a test adds resolve, and others do not", "[testing][inspection]") {
   fresh_network fresh;
   std::error_code ec;
   ut::network().add_host("camera.local", {"192.168.1.20", 0}, ec);

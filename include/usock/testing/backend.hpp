@@ -65,7 +65,9 @@ struct basic_backend {
   static std::size_t recv(handle_type h, mutable_bytes buffer, std::error_code& ec) noexcept {
     return network().recv(h, buffer, ec);
   }
-  static void shutdown(handle_type h, shutdown_how how, std::error_code& ec) noexcept { network().shutdown(h, how, ec); }
+  static void shutdown(handle_type h, shutdown_how how, std::error_code& ec) noexcept {
+    network().shutdown(h, how, ec);
+  }
   static void setsockopt(handle_type h, option_level level, socket_option option, int value,
                          std::error_code& ec) noexcept {
     network().setsockopt(h, level, option, value, ec);

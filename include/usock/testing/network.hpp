@@ -295,7 +295,8 @@ class basic_network {
   /// 4 addresses each are taken, `invalid_argument` for a name longer than 63 bytes or an invalid address.
   void add_host(std::string_view name, const address& addr, std::error_code& ec) noexcept {
     std::lock_guard lock(mutex_);
-    if (!addr.valid() || name.empty() || name.size() >= host_entry{}.name.size()) return fail(ec, std::errc::invalid_argument);
+    if (!addr.valid() || name.empty() || name.size() >= host_entry{}.name.size())
+      return fail(ec, std::errc::invalid_argument);
     if (!add_host_locked(name, addr)) return fail(ec, std::errc::no_buffer_space);
     ec.clear();
   }
@@ -435,7 +436,8 @@ class basic_network {
     slot& s = slots_[i];
     if (s.state != phase::fresh && s.state != phase::listening) return fail(ec, std::errc::invalid_argument);
     if (!s.bound && !bind_ephemeral(i, ec)) return;
-    if (s.state == phase::fresh && port_taken(i, s.local, s.reuseaddr, true)) return fail(ec, std::errc::address_in_use);
+    if (s.state == phase::fresh && port_taken(i, s.local, s.reuseaddr, true))
+      return fail(ec, std::errc::address_in_use);
     s.state = phase::listening;
     s.backlog = backlog < 0 ? 0 : backlog > static_cast<int>(Sockets) ? static_cast<int>(Sockets) : backlog;
     promote(i);
@@ -451,7 +453,8 @@ class basic_network {
     if (slots_[l].state != phase::listening) return fail(ec, std::errc::invalid_argument), invalid_handle;
     if (const rule_hit hit = consult(l, op::accept, 0); hit.fired && fails_call(hit, slots_[l].nonblocking, ec))
       return invalid_handle;
-    if (slots_[l].nonblocking && queued(l) < 0) return fail(ec, std::errc::resource_unavailable_try_again), invalid_handle;
+    if (slots_[l].nonblocking && queued(l) < 0)
+      return fail(ec, std::errc::resource_unavailable_try_again), invalid_handle;
     const wake w = block(lock, [&] { return index_of(h) < 0 || queued(l) >= 0; }, no_deadline, "accept", h);
     if (w == wake::stalled) return fail(ec, std::errc::resource_deadlock_would_occur), invalid_handle;
     if (index_of(h) < 0) return fail(ec, std::errc::bad_file_descriptor), invalid_handle;
@@ -941,8 +944,8 @@ class basic_network {
       srv.family = lst.family;
       srv.state = phase::connected;
       srv.bound = true;
-      srv.local = is_any(lst.local) ? with_port(is_any(cli.remote) ? loopback(lst.family) : cli.remote, lst.local.port())
-                                    : lst.local;
+      const address aimed_at = is_any(cli.remote) ? loopback(lst.family) : cli.remote;
+      srv.local = is_any(lst.local) ? with_port(aimed_at, lst.local.port()) : lst.local;
       srv.remote = cli.local;
       srv.peer = c;
       srv.listener = l;
@@ -1064,7 +1067,8 @@ class basic_network {
   }
 
   /// Moves up to `limit` bytes of `data` into the peer's window (or drops them where nobody reads), recording them.
-  std::size_t transmit(int i, const_bytes data, std::size_t limit, fault cut, int cut_rule, std::error_code& ec) noexcept {
+  std::size_t transmit(int i, const_bytes data, std::size_t limit, fault cut, int cut_rule,
+                       std::error_code& ec) noexcept {
     slot& s = slots_[i];
     if (s.state == phase::connecting) return fail(ec, std::errc::resource_unavailable_try_again), 0;
     if (s.state != phase::connected) return fail(ec, std::errc::not_connected), 0;
@@ -1084,7 +1088,8 @@ class basic_network {
         p.in.push(data.data(), n);
       }
     }
-    if (n == 0 && data.size() != 0 && cut == fault::error) return fail(ec, std::errc::resource_unavailable_try_again), 0;
+    if (n == 0 && data.size() != 0 && cut == fault::error)
+      return fail(ec, std::errc::resource_unavailable_try_again), 0;
     const std::size_t keep = s.recorded < Record ? (Record - s.recorded < n ? Record - s.recorded : n) : 0;
     std::memcpy(s.record.data() + s.recorded, data.data(), keep);
     s.recorded += keep;
@@ -1231,7 +1236,8 @@ class basic_network {
     ++stats_.faults;
     if (i >= 0) ++slots_[i].faults;
     if (log_count_ < Log)
-      log_[log_count_] = fault_event{log_count_ + 1, i >= 0 ? handle_of(i) : invalid_handle, call, kind, size, rule_index};
+      log_[log_count_] =
+          fault_event{log_count_ + 1, i >= 0 ? handle_of(i) : invalid_handle, call, kind, size, rule_index};
     ++log_count_;
   }
 
@@ -1327,7 +1333,8 @@ class basic_network {
   }
   void report_stall(const char* call, handle_type h, const char* why) noexcept {
     if (h == invalid_handle)
-      std::fprintf(stderr, "usock::testing: a blocking %s can never finish (%s); it reports %s\n", call, why, stalled_name);
+      std::fprintf(stderr, "usock::testing: a blocking %s can never finish (%s); it reports %s\n", call, why,
+                   stalled_name);
     else
       std::fprintf(stderr, "usock::testing: a blocking %s on socket %d can never finish (%s); it reports %s\n", call, h,
                    why, stalled_name);

@@ -100,7 +100,9 @@ struct rule {
   /// Only the socket with handle `h`.
   constexpr rule on(int h) const noexcept { return with([&](rule& r) { r.who = target::socket, r.handle = h; }); }
   /// Only sockets whose peer is on port `p` (and `connect` to `p`).
-  constexpr rule toward(std::uint16_t p) const noexcept { return with([&](rule& r) { r.who = target::toward, r.port = p; }); }
+  constexpr rule toward(std::uint16_t p) const noexcept {
+    return with([&](rule& r) { r.who = target::toward, r.port = p; });
+  }
   /// Only sockets whose local port is `p`.
   constexpr rule at(std::uint16_t p) const noexcept { return with([&](rule& r) { r.who = target::at, r.port = p; }); }
   /// Lets `k` matching calls through first.
