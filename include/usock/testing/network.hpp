@@ -472,24 +472,13 @@ class basic_network {
 
   std::size_t send(handle_type h, const_bytes data, std::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
-    ++stats_.sends;
-    const int i = index_of(h);
-    if (i < 0) return fail(ec, std::errc::bad_file_descriptor), 0;
-    ++slots_[i].sends;
     std::size_t limit = data.size();
-    const rule_hit hit = consult(i, op::send, limit);
-    if (hit.fired && fails_call(hit, slots_[i].nonblocking, ec)) return 0;
-    if (hit.fired && hit.kind == fault::short_count) limit = hit.size;
-    limit = roll_chaos(i, op::send, limit);
-    if (chaos_would_block(i, op::send)) return fail(ec, std::errc::resource_unavailable_try_again), 0;
+    const int i = start_transfer(h, op::send, limit, ec);
+    if (i < 0) return 0;
     fault cut = fault::error;
     int cut_rule = -1;
     limit = byte_rules(i, limit, cut, cut_rule);
-    const wake w = block(lock, [&] { return index_of(h) < 0 || send_ready(i); }, no_deadline, "send", h,
-                         slots_[i].nonblocking);
-    if (w == wake::stalled) return fail(ec, std::errc::resource_deadlock_would_occur), 0;
-    if (index_of(h) < 0) return fail(ec, std::errc::bad_file_descriptor), 0;
-    if (w == wake::not_ready) return fail(ec, std::errc::resource_unavailable_try_again), 0;
+    if (!await_transfer(lock, h, i, "send", [&] { return send_ready(i); }, ec)) return 0;
     const std::size_t n = transmit(i, data, limit, cut, cut_rule, ec);
     changed();
     return n;
@@ -497,21 +486,10 @@ class basic_network {
 
   std::size_t recv(handle_type h, mutable_bytes buffer, std::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
-    ++stats_.recvs;
-    const int i = index_of(h);
-    if (i < 0) return fail(ec, std::errc::bad_file_descriptor), 0;
-    ++slots_[i].recvs;
     std::size_t limit = buffer.size();
-    const rule_hit hit = consult(i, op::recv, limit);
-    if (hit.fired && fails_call(hit, slots_[i].nonblocking, ec)) return 0;
-    if (hit.fired && hit.kind == fault::short_count) limit = hit.size;
-    limit = roll_chaos(i, op::recv, limit);
-    if (chaos_would_block(i, op::recv)) return fail(ec, std::errc::resource_unavailable_try_again), 0;
-    const wake w = block(lock, [&] { return index_of(h) < 0 || recv_ready(i); }, no_deadline, "recv", h,
-                         slots_[i].nonblocking);
-    if (w == wake::stalled) return fail(ec, std::errc::resource_deadlock_would_occur), 0;
-    if (index_of(h) < 0) return fail(ec, std::errc::bad_file_descriptor), 0;
-    if (w == wake::not_ready) return fail(ec, std::errc::resource_unavailable_try_again), 0;
+    const int i = start_transfer(h, op::recv, limit, ec);
+    if (i < 0) return 0;
+    if (!await_transfer(lock, h, i, "recv", [&] { return recv_ready(i); }, ec)) return 0;
     const std::size_t n = deliver(i, buffer.first(limit < buffer.size() ? limit : buffer.size()), ec);
     changed();
     return n;
@@ -1064,6 +1042,31 @@ class basic_network {
     if (s.reset && !s.reset_reported) r |= pollerr;
     if (s.reset || (s.eof_in && s.shut_wr)) r |= pollhup;
     return r;
+  }
+
+  /// What `send` and `recv` do first: count the call and apply rules and chaos, which may lower `limit`. Returns
+  /// the socket's slot, or -1 when the call ends here (`ec` says why).
+  int start_transfer(handle_type h, op call, std::size_t& limit, std::error_code& ec) noexcept {
+    ++(call == op::send ? stats_.sends : stats_.recvs);
+    const int i = index_of(h);
+    if (i < 0) return fail(ec, std::errc::bad_file_descriptor), -1;
+    ++(call == op::send ? slots_[i].sends : slots_[i].recvs);
+    const rule_hit hit = consult(i, call, limit);
+    if (hit.fired && fails_call(hit, slots_[i].nonblocking, ec)) return -1;
+    if (hit.fired && hit.kind == fault::short_count) limit = hit.size;
+    limit = roll_chaos(i, call, limit);
+    if (chaos_would_block(i, call)) return fail(ec, std::errc::resource_unavailable_try_again), -1;
+    return i;
+  }
+  /// Waits (a blocking socket) or looks (a non-blocking one) until `ready()`; false when the call ends here.
+  template <class Ready>
+  bool await_transfer(std::unique_lock<std::mutex>& lock, handle_type h, int i, const char* call, Ready ready,
+                      std::error_code& ec) noexcept {
+    const wake w = block(lock, [&] { return index_of(h) < 0 || ready(); }, no_deadline, call, h, slots_[i].nonblocking);
+    if (w == wake::stalled) return fail(ec, std::errc::resource_deadlock_would_occur), false;
+    if (index_of(h) < 0) return fail(ec, std::errc::bad_file_descriptor), false;
+    if (w == wake::not_ready) return fail(ec, std::errc::resource_unavailable_try_again), false;
+    return true;
   }
 
   /// Moves up to `limit` bytes of `data` into the peer's window (or drops them where nobody reads), recording them.
