@@ -73,7 +73,7 @@ TEST_CASE("listen on an unbound socket binds an ephemeral port first", "[lwip]")
   CHECK(peer == client.getsockname());
 }
 
-TEST_CASE("so_sndbuf reads as TCP_SND_BUF and refuses to be set; flags read back as 0 or 1", "[lwip]") {
+TEST_CASE("so_sndbuf reads as TCP_SND_BUF and refuses to be set, and flags read back as 0 or 1", "[lwip]") {
   socket_t s;
   CHECK(s.getsockopt(usock::sol_socket, usock::so_sndbuf) == static_cast<int>(TCP_SND_BUF));
   CHECK(error_of([&](auto& ec) { s.setsockopt(usock::sol_socket, usock::so_sndbuf, 4096, ec); }) ==

@@ -31,7 +31,7 @@ TEST_CASE("a reset peer delivers its data first, then connection_reset", "[error
   CHECK(error_of([&](auto& ec) { server.recv(buf, ec); }) == std::errc::connection_reset);
 }
 
-TEST_CASE("every call on a closed socket is bad_file_descriptor; close is idempotent", "[errors]") {
+TEST_CASE("every call on a closed socket is bad_file_descriptor, and close is idempotent", "[errors]") {
   socket_t s;
   s.close();
   s.close();

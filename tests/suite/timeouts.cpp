@@ -11,7 +11,7 @@ using namespace usock_test;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-TEST_CASE("settimeout and gettimeout round-trip; setblocking maps onto them", "[timeouts]") {
+TEST_CASE("settimeout and gettimeout round-trip, and setblocking maps onto them", "[timeouts]") {
   socket_t s;
   CHECK(s.gettimeout() == std::nullopt);
   s.settimeout(500ms);
@@ -62,7 +62,7 @@ TEST_CASE("a non-blocking recv that would block is resource_unavailable_try_agai
   }
 }
 
-TEST_CASE("accept with a timeout: timed_out; non-blocking: try again, never timed_out", "[timeouts]") {
+TEST_CASE("accept with a timeout: timed_out, and non-blocking: try again, never timed_out", "[timeouts]") {
   listener l;
   l.sock.settimeout(50ms);
   CHECK(error_of([&](auto& ec) { l.sock.accept(ec); }) == std::errc::timed_out);

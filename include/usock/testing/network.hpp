@@ -293,7 +293,7 @@ class basic_network {
   /// Makes `name` resolve to `addr` (its port is ignored) for `usock::getaddrinfo` and `create_connection`.
   /// "localhost" resolves to `::1` and `127.0.0.1` after `reset()`. Errors: `no_buffer_space` when 8 names with
   /// 4 addresses each are taken, `invalid_argument` for a name longer than 63 bytes or an invalid address.
-  void add_host(std::string_view name, const address& addr, std::error_code& ec) noexcept {
+  void add_host(std::string_view name, const address& addr, usock::error_code& ec) noexcept {
     std::lock_guard lock(mutex_);
     if (!addr.valid() || name.empty() || name.size() >= host_entry{}.name.size())
       return fail(ec, std::errc::invalid_argument);
@@ -303,7 +303,7 @@ class basic_network {
 
   // ---- the backend's calls (usock::socket_backend, through basic_backend) -----------------------------------
 
-  handle_type open(address_family family, socket_type, std::error_code& ec) noexcept {
+  handle_type open(address_family family, socket_type, usock::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
     ++stats_.opens;
     if (const rule_hit hit = consult(-1, op::open, 0); hit.fired && fails_call(hit, false, ec))
@@ -319,7 +319,7 @@ class basic_network {
     return handle_of(i);
   }
 
-  void close(handle_type h, std::error_code& ec) noexcept {
+  void close(handle_type h, usock::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor);
@@ -351,7 +351,7 @@ class basic_network {
     ec.clear();
   }
 
-  void set_nonblocking(handle_type h, bool on, std::error_code& ec) noexcept {
+  void set_nonblocking(handle_type h, bool on, usock::error_code& ec) noexcept {
     std::lock_guard lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor);
@@ -359,7 +359,7 @@ class basic_network {
     ec.clear();
   }
 
-  void connect(handle_type h, const address& addr, std::error_code& ec) noexcept {
+  void connect(handle_type h, const address& addr, usock::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
     ++stats_.connects;
     expire();
@@ -402,7 +402,7 @@ class basic_network {
     connect_result_locked(i, ec);
   }
 
-  void connect_result(handle_type h, std::error_code& ec) noexcept {
+  void connect_result(handle_type h, usock::error_code& ec) noexcept {
     std::lock_guard lock(mutex_);
     expire();
     const int i = index_of(h);
@@ -410,7 +410,7 @@ class basic_network {
     connect_result_locked(i, ec);
   }
 
-  void bind(handle_type h, const address& addr, std::error_code& ec) noexcept {
+  void bind(handle_type h, const address& addr, usock::error_code& ec) noexcept {
     std::lock_guard lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor);
@@ -429,7 +429,7 @@ class basic_network {
     ec.clear();
   }
 
-  void listen(handle_type h, int backlog, std::error_code& ec) noexcept {
+  void listen(handle_type h, int backlog, usock::error_code& ec) noexcept {
     std::lock_guard lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor);
@@ -445,7 +445,7 @@ class basic_network {
     ec.clear();
   }
 
-  handle_type accept(handle_type h, address& peer, bool nonblocking, std::error_code& ec) noexcept {
+  handle_type accept(handle_type h, address& peer, bool nonblocking, usock::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
     ++stats_.accepts;
     const int l = index_of(h);
@@ -470,7 +470,7 @@ class basic_network {
     return handle_of(c);
   }
 
-  std::size_t send(handle_type h, const_bytes data, std::error_code& ec) noexcept {
+  std::size_t send(handle_type h, const_bytes data, usock::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
     std::size_t limit = data.size();
     const int i = start_transfer(h, op::send, limit, ec);
@@ -484,7 +484,7 @@ class basic_network {
     return n;
   }
 
-  std::size_t recv(handle_type h, mutable_bytes buffer, std::error_code& ec) noexcept {
+  std::size_t recv(handle_type h, mutable_bytes buffer, usock::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
     std::size_t limit = buffer.size();
     const int i = start_transfer(h, op::recv, limit, ec);
@@ -495,7 +495,7 @@ class basic_network {
     return n;
   }
 
-  void shutdown(handle_type h, shutdown_how how, std::error_code& ec) noexcept {
+  void shutdown(handle_type h, shutdown_how how, usock::error_code& ec) noexcept {
     std::lock_guard lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor);
@@ -510,7 +510,7 @@ class basic_network {
     ec.clear();
   }
 
-  void setsockopt(handle_type h, option_level level, socket_option option, int value, std::error_code& ec) noexcept {
+  void setsockopt(handle_type h, option_level level, socket_option option, int value, usock::error_code& ec) noexcept {
     std::lock_guard lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor);
@@ -532,7 +532,7 @@ class basic_network {
     ec.clear();
   }
 
-  int getsockopt(handle_type h, option_level level, socket_option option, std::error_code& ec) const noexcept {
+  int getsockopt(handle_type h, option_level level, socket_option option, usock::error_code& ec) const noexcept {
     std::lock_guard lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor), 0;
@@ -549,7 +549,7 @@ class basic_network {
     return 0;
   }
 
-  address local_address(handle_type h, std::error_code& ec) const noexcept {
+  address local_address(handle_type h, usock::error_code& ec) const noexcept {
     std::lock_guard lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor), address{};
@@ -557,7 +557,7 @@ class basic_network {
     return slots_[i].local;
   }
 
-  address peer_address(handle_type h, std::error_code& ec) const noexcept {
+  address peer_address(handle_type h, usock::error_code& ec) const noexcept {
     std::lock_guard lock(mutex_);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor), address{};
@@ -566,7 +566,7 @@ class basic_network {
     return slots_[i].remote;
   }
 
-  bool wait(handle_type h, wait_for what, int timeout_ms, std::error_code& ec) noexcept {
+  bool wait(handle_type h, wait_for what, int timeout_ms, usock::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
     ++stats_.waits;
     expire();
@@ -587,7 +587,7 @@ class basic_network {
 
   /// Fills each entry's `revents` (what it asked for, plus `pollerr`/`pollhup`/`pollnval` always) and waits until
   /// one is non-zero or `timeout_ms` passes (< 0: forever). Returns how many entries are ready.
-  std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, std::error_code& ec) noexcept {
+  std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, usock::error_code& ec) noexcept {
     std::unique_lock lock(mutex_);
     ++stats_.polls;
     expire();
@@ -616,7 +616,7 @@ class basic_network {
 
   /// Every address `host` resolves to (numeric text as itself, then the names `add_host` gave). Errors:
   /// `no_such_device_or_address` for an unknown name.
-  std::vector<address> resolve(std::string_view host, std::uint16_t port, std::error_code& ec) {
+  std::vector<address> resolve(std::string_view host, std::uint16_t port, usock::error_code& ec) {
     std::vector<address> out;
     const address numeric{host, port};
     if (numeric.valid() && !host.empty()) {
@@ -746,7 +746,7 @@ class basic_network {
 
   // ---- small helpers ------------------------------------------------------------------------------------------
 
-  static void fail(std::error_code& ec, std::errc e) noexcept { ec = std::make_error_code(e); }
+  static void fail(usock::error_code& ec, std::errc e) noexcept { ec = std::make_error_code(e); }
   static std::int64_t steady_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
@@ -864,7 +864,7 @@ class basic_network {
       if (t.until > now && t.local.port() == port) return true;
     return false;
   }
-  bool bind_ephemeral(int i, std::error_code& ec) noexcept {
+  bool bind_ephemeral(int i, usock::error_code& ec) noexcept {
     for (unsigned tries = 0; tries < 65536u - first_ephemeral; ++tries) {
       const std::uint16_t p = next_port_;
       next_port_ = next_port_ == 65535 ? first_ephemeral : static_cast<std::uint16_t>(next_port_ + 1);
@@ -945,7 +945,7 @@ class basic_network {
     s.has_error = true;
     s.error = e;
   }
-  void finish_failed_connect(int i, std::errc e, std::error_code& ec) noexcept {
+  void finish_failed_connect(int i, std::errc e, usock::error_code& ec) noexcept {
     slot& s = slots_[i];
     if (s.nonblocking) {
       fail_connect(s, e);
@@ -954,7 +954,7 @@ class basic_network {
     }
     fail(ec, e);
   }
-  void connect_result_locked(int i, std::error_code& ec) noexcept {
+  void connect_result_locked(int i, usock::error_code& ec) noexcept {
     slot& s = slots_[i];
     if (s.has_error) {
       s.has_error = false;
@@ -1046,7 +1046,7 @@ class basic_network {
 
   /// What `send` and `recv` do first: count the call and apply rules and chaos, which may lower `limit`. Returns
   /// the socket's slot, or -1 when the call ends here (`ec` says why).
-  int start_transfer(handle_type h, op call, std::size_t& limit, std::error_code& ec) noexcept {
+  int start_transfer(handle_type h, op call, std::size_t& limit, usock::error_code& ec) noexcept {
     ++(call == op::send ? stats_.sends : stats_.recvs);
     const int i = index_of(h);
     if (i < 0) return fail(ec, std::errc::bad_file_descriptor), -1;
@@ -1061,7 +1061,7 @@ class basic_network {
   /// Waits (a blocking socket) or looks (a non-blocking one) until `ready()`; false when the call ends here.
   template <class Ready>
   bool await_transfer(std::unique_lock<std::mutex>& lock, handle_type h, int i, const char* call, Ready ready,
-                      std::error_code& ec) noexcept {
+                      usock::error_code& ec) noexcept {
     const wake w = block(lock, [&] { return index_of(h) < 0 || ready(); }, no_deadline, call, h, slots_[i].nonblocking);
     if (w == wake::stalled) return fail(ec, std::errc::resource_deadlock_would_occur), false;
     if (index_of(h) < 0) return fail(ec, std::errc::bad_file_descriptor), false;
@@ -1071,7 +1071,7 @@ class basic_network {
 
   /// Moves up to `limit` bytes of `data` into the peer's window (or drops them where nobody reads), recording them.
   std::size_t transmit(int i, const_bytes data, std::size_t limit, fault cut, int cut_rule,
-                       std::error_code& ec) noexcept {
+                       usock::error_code& ec) noexcept {
     slot& s = slots_[i];
     if (s.state == phase::connecting) return fail(ec, std::errc::resource_unavailable_try_again), 0;
     if (s.state != phase::connected) return fail(ec, std::errc::not_connected), 0;
@@ -1120,7 +1120,7 @@ class basic_network {
   }
 
   /// Hands out up to `out.size()` received bytes; then EOF (0) or the pending reset.
-  std::size_t deliver(int i, mutable_bytes out, std::error_code& ec) noexcept {
+  std::size_t deliver(int i, mutable_bytes out, usock::error_code& ec) noexcept {
     slot& s = slots_[i];
     if (s.state == phase::connecting) return fail(ec, std::errc::resource_unavailable_try_again), 0;
     if (s.state != phase::connected) return fail(ec, std::errc::not_connected), 0;
@@ -1173,7 +1173,7 @@ class basic_network {
   }
   /// Applies a fired rule that ends the call; false when the call goes on (a short count, or an interruption the
   /// stack retries).
-  bool fails_call(const rule_hit& hit, bool nonblocking, std::error_code& ec) noexcept {
+  bool fails_call(const rule_hit& hit, bool nonblocking, usock::error_code& ec) noexcept {
     switch (hit.kind) {
       case fault::error: return fail(ec, hit.code), true;
       case fault::would_block:
