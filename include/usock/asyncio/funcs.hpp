@@ -43,6 +43,7 @@ struct sleep_awaiter : waiter, timer_node {
       s.cancelled = true;
       s.self->loop->timers().remove(s);
       s.self->loop->wake(*s.self);
+      return true;
     };
     if (ns <= 0) {
       loop.yield(*self, *this, h);
@@ -195,8 +196,10 @@ struct gather_awaiter : waiter {
     if (remaining == 0) return false;
     waiter::cancel = [](waiter& w) noexcept {
       auto& g = static_cast<gather_awaiter&>(w);
+      if (g.remaining == 0) return false;  // every task has finished: the results stand
       g.cancelled = true;
       std::apply([&](auto... f) { (g.cancel_child(f), ...); }, g.frames);
+      return true;
     };
     loop.suspend(*self, *this, h);
     return true;

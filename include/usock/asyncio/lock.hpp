@@ -20,15 +20,16 @@ class lock {
   lock(const lock&) = delete;
   lock& operator=(const lock&) = delete;
 
-  /// `lock.locked()`.
-  bool locked() const noexcept { return locked_; }
+  /// `lock.locked()`. False while the lock is on its way to a waiter that has not run yet (as in MicroPython).
+  bool locked() const noexcept { return locked_ && !handing_over_; }
 
   /// `lock.release()`: hands the lock to the first waiter, or frees it. Errors: `operation_not_permitted` (the
   /// lock is not held).
   void release(std::error_code& ec) noexcept {
     if (!locked_) return void(ec = detail::make_error(std::errc::operation_not_permitted));
     ec.clear();
-    if (!waiters_.wake_one()) locked_ = false;
+    handing_over_ = waiters_.wake_one();
+    if (!handing_over_) locked_ = false;
   }
 #if USOCK_HAS_EXCEPTIONS
   void release() {
@@ -51,10 +52,24 @@ class lock {
         l->locked_ = true;
         return false;
       }
+      cancel = [](detail::waiter& w) noexcept {
+        auto& a = static_cast<awaiter&>(w);
+        a.cancelled = true;
+        if (a.linked) {
+          a.l->waiters_.remove(a);
+        } else {  // it had been handed the lock: pass it on
+          a.l->handing_over_ = false;
+          std::error_code ignored;
+          a.l->release(ignored);
+        }
+        a.self->loop->wake(*a.self);
+        return true;
+      };
       l->waiters_.push(*this, h);
       return true;
     }
     void await_resume() {
+      if (!cancelled) l->handing_over_ = false;  // it holds the lock now
       detail::report(ec, cancelled ? detail::make_error(std::errc::operation_canceled) : std::error_code{},
                      "lock.acquire");
     }
@@ -71,6 +86,7 @@ class lock {
  private:
   detail::waiter_list waiters_;
   bool locked_ = false;
+  bool handing_over_ = false;  // released to a waiter that has not run yet
 };
 
 }  // namespace usock::asyncio

@@ -102,6 +102,13 @@ class promise : public promise_base {
     if constexpr (std::is_default_constructible_v<T>) return T{};
     else std::terminate();  // only reached after an error was reported by a throwing form
   }
+  /// The result, copied if it can be (a task handle may be awaited again), else moved out.
+  T get() {
+    if constexpr (std::is_copy_constructible_v<T>) {
+      if (value_) return *value_;
+    }
+    return take();
+  }
   std::optional<T> value_;
 };
 
@@ -112,6 +119,7 @@ class promise<void> : public promise_base {
   static task<void> get_return_object_on_allocation_failure() noexcept;
   void return_void() noexcept {}
   void take() noexcept {}
+  void get() noexcept {}
 };
 
 /// `co_await` of a task, inline: the awaited frame runs in the caller's task, straight away.
@@ -223,15 +231,14 @@ struct join_awaiter : waiter, join_node {
   bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
     self = &state_of(h);
     loop_core& loop = *self->loop;
-    if (loop.take_cancel(*self)) {
-      loop.cancel(target.promise().own_, nullptr);
-      cancelled = true;
-      if (target.promise().own_.done) return false;
-    }
+    if (loop.take_cancel(*self)) loop.cancel(target.promise().own_, nullptr);
     waiter::cancel = [](waiter& w) noexcept {
       auto& j = static_cast<join_awaiter&>(w);
-      j.cancelled = true;
-      j.self->loop->cancel(j.target.promise().own_, nullptr);
+      if (j.target.promise().own_.done) {  // woken, not yet run: this await ends cancelled (the result stays)
+        j.cancelled = true;
+        return true;
+      }
+      return j.self->loop->cancel(j.target.promise().own_, nullptr);
     };
     join_node::done = [](join_node& n) noexcept {
       auto& j = static_cast<join_awaiter&>(n);
@@ -245,8 +252,8 @@ struct join_awaiter : waiter, join_node {
   }
   T await_resume() {
     std::error_code e = early;
-    if (!e && target) e = target.promise().outcome();
     if (!e && cancelled) e = make_error(std::errc::operation_canceled);
+    if (!e && target) e = target.promise().outcome();
     if (e) {
       report(ec, e, "task");
       if constexpr (!std::is_void_v<T>) return promise<T>{}.take();
@@ -254,7 +261,7 @@ struct join_awaiter : waiter, join_node {
     }
     if (ec) ec->clear();
     target.promise().rethrow(ec);
-    return target.promise().take();
+    return target.promise().get();
   }
 
  private:
@@ -305,8 +312,9 @@ class task_handle {
   }
 
 #if USOCK_HAS_EXCEPTIONS
-  /// `await task`: waits until it finishes and returns its result (moved out: await it once), or rethrows
-  /// what it threw; `operation_canceled` if it was cancelled before it ran or this await was cancelled.
+  /// `await task`: waits until it finishes and returns its result (a copy, or moved out if `T` cannot be
+  /// copied), or rethrows what it threw; `operation_canceled` if it was cancelled before it ran. Cancelling
+  /// the awaiting task cancels this one, and the await goes on until it has finished (as MicroPython's).
   auto operator co_await() noexcept { return awaiter(nullptr); }
 #endif
   /// As above, reporting errors through `ec` (`T{}` then).

@@ -60,13 +60,16 @@ class thread_safe_flag {
       };
       waiter::cancel = [](waiter& w) noexcept {
         auto& a = static_cast<awaiter&>(w);
+        if (!a.linked) a.f->state_.store(true, std::memory_order_release);  // it had taken the flag: put it back
         a.result = detail::make_error(std::errc::operation_canceled);
         a.stop();
         a.self->loop->wake(*a.self);
+        return true;
       };
       loop.link_flag(*this);
       linked = true;
       f->loop_.store(&loop);
+      loop.flag_signalled.store(true, std::memory_order_release);  // look once: a set() may have come meanwhile
       loop.suspend(*self, *this, h);
       return true;
     }

@@ -29,12 +29,15 @@ class waiter_list {
 
   /// Queues `w` (awaited in `h`): on `cancel`, it leaves the queue and reports `operation_canceled`.
   void push(queued_waiter& w, std::coroutine_handle<> h) noexcept {
-    w.cancel = [](waiter& base) noexcept {
-      auto& q = static_cast<queued_waiter&>(base);
-      q.cancelled = true;
-      q.list->remove(q);
-      q.self->loop->wake(*q.self);
-    };
+    if (!w.cancel) {
+      w.cancel = [](waiter& base) noexcept {
+        auto& q = static_cast<queued_waiter&>(base);
+        q.cancelled = true;
+        q.list->remove(q);
+        q.self->loop->wake(*q.self);
+        return true;
+      };
+    }
     w.prev = tail_;
     w.next = nullptr;
     if (tail_) tail_->next = &w; else head_ = &w;

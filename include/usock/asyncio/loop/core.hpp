@@ -35,10 +35,13 @@ struct task_state;
 
 using usock::detail::make_error;
 
-/// What a suspended task waits on (a sleep, an event, a socket...). `cancel` ends the wait with
-/// `operation_canceled` and makes the task runnable, or (a task waiting on a task) passes the cancellation on.
+/// What a suspended task waits on (a sleep, an event, a socket...), until the task runs again: it may have
+/// been woken and be queued. `cancel` makes the await report `operation_canceled` (undoing what it got, if that
+/// can be undone: a lock it was handed is passed on) and queues the task, or (a task waiting on a task) passes
+/// the cancellation on; it returns false when the await cannot be cancelled any more (a read that has taken
+/// bytes), and the task's next await reports the cancellation instead.
 struct waiter {
-  void (*cancel)(waiter&) noexcept = nullptr;
+  bool (*cancel)(waiter&) noexcept = nullptr;
 };
 
 /// Who cancels: `handle.cancel()` (no source) or a `wait_for` whose time ran out (its scope).
@@ -104,11 +107,8 @@ class loop_core {
     tail_ = &t;
   }
 
-  /// Ends `t`'s wait and queues it.
-  void wake(task_state& t) noexcept {
-    t.waiting = nullptr;
-    schedule(t);
-  }
+  /// Queues `t`, whose wait has ended (it stays cancellable until `t` runs).
+  void wake(task_state& t) noexcept { schedule(t); }
 
   /// `t` suspends in `h`, waiting on `w`.
   void suspend(task_state& t, waiter& w, std::coroutine_handle<> h) noexcept {
@@ -142,9 +142,8 @@ class loop_core {
   /// Cancels `t`'s current await, or its next one if it is not waiting now. False if it has finished.
   bool cancel(task_state& t, cancel_source* source) noexcept {
     if (t.done) return false;
-    if (t.waiting) {
+    if (t.waiting && t.waiting->cancel(*t.waiting)) {
       if (source) source->delivered = true;
-      t.waiting->cancel(*t.waiting);
       return true;
     }
     t.cancel_pending = true;
@@ -255,8 +254,9 @@ class loop_core {
     if (f.next) f.next->prev = f.prev;
     f.next = f.prev = nullptr;
   }
+  /// Wakes the tasks whose flags were set since the last look.
   void check_flags() noexcept {
-    flag_signalled.store(false, std::memory_order_acquire);
+    if (!flags || !flag_signalled.exchange(false, std::memory_order_acq_rel)) return;
     for (flag_waiter* f = flags; f;) {
       flag_waiter* next = f->next;
       f->check(*f);
