@@ -469,6 +469,148 @@ asyncio::task<> lock_cancel_main() {
   print(lock.locked());
 }
 
+
+// ---- asyncio_gather.py (the cases without return_exceptions, which usock does not have) ------------------
+asyncio::task<int> factorial(const char* name, int number) {
+  int f = 1;
+  for (int i = 2; i <= number; ++i) {
+    print(std::string("Task ") + name + ": Compute factorial(" + std::to_string(i) + ")...");
+    co_await asyncio::sleep(10ms);
+    f *= i;
+  }
+  print(std::string("Task ") + name + ": factorial(" + std::to_string(number) + ") = " + std::to_string(f));
+  co_return f;
+}
+asyncio::task<int> gather_task_id(int id, std::chrono::milliseconds t = 100ms) {
+  print("start", id);
+  co_await asyncio::sleep(t);
+  print("end", id);
+  co_return id;
+}
+asyncio::task<> gather_task_loop(int id) {  // loops twice, not forever: a gather's tasks cannot be cancelled
+  print("task_loop start", id);                // once it has ended (the original cancels it by its handle)
+  for (int i = 0; i < 2; ++i) {
+    co_await asyncio::sleep(100ms);
+    print("task_loop loop", id);
+  }
+}
+asyncio::task<> gather_task_raise(int id, std::chrono::milliseconds t = 100ms) {
+  print("task_raise start", id);
+  co_await asyncio::sleep(t);
+  print("task_raise raise", id);
+  throw std::invalid_argument(std::to_string(id));
+}
+asyncio::task<> gather_task(asyncio::task<int> t0, asyncio::task<int> t1) {
+  print("gather_task");
+  co_await asyncio::gather(std::move(t0), std::move(t1));
+  print("gather_task2");
+}
+asyncio::task<> gather_main() {
+  auto [a, b, c] = co_await asyncio::gather(factorial("A", 2), factorial("B", 3), factorial("C", 4));
+  print("[" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + "]");
+  print("====");
+  try {
+    co_await asyncio::gather(gather_task_loop(1), gather_task_raise(2));
+  } catch (const std::invalid_argument& e) {
+    print(std::string("ValueError(") + e.what() + ",)");
+  }
+  co_await asyncio::sleep(250ms);  // task_loop runs on after the gather ended, and finishes
+  print("====");
+  try {
+    co_await asyncio::gather(gather_task_raise(1, 0ms), gather_task_raise(2, 0ms));
+  } catch (const std::invalid_argument& e) {
+    print(std::string("ValueError(") + e.what() + ",)");
+  }
+  print("====");
+  auto t = asyncio::create_task(gather_task(gather_task_id(1), gather_task_id(2)));
+  co_await asyncio::sleep(50ms);
+  t.cancel();
+  co_await asyncio::sleep(200ms);
+  for (int i = 1; i < 4; ++i) {
+    print("====");
+    t = asyncio::create_task(gather_task(gather_task_id(1, 0ms), gather_task_id(2, 0ms)));
+    for (int j = 0; j < i; ++j) co_await asyncio::sleep(0ms);
+    t.cancel();
+    co_await asyncio::sleep(200ms);
+  }
+}
+
+// ---- asyncio_wait_for.py (the cases whose output does not depend on the inner work being a task of its
+// own: usock runs it inline, in the waiting task, which is what lets wait_for allocate nothing) -------------
+asyncio::task<int> wait_for_task(int id, std::chrono::milliseconds t) {
+  print("task start", id);
+  co_await asyncio::sleep(t);
+  print("task end", id);
+  co_return id * 2;
+}
+asyncio::task<> wait_for_task_catch() {
+  print("task_catch start");
+  try {
+    co_await asyncio::sleep(200ms);
+  } catch (const usock::error&) {
+    print("ignore cancel");
+  }
+  print("task_catch done");
+}
+asyncio::task<int> wait_for_task_raise() {
+  print("task start");
+  throw std::invalid_argument("ValueError");
+  co_return 0;
+}
+asyncio::task<> wait_for_cancel_other(std::chrono::milliseconds t, asyncio::task_handle<int>& other) {
+  print("task_cancel_other start");
+  co_await asyncio::sleep(t);
+  print("task_cancel_other cancel");
+  other.cancel();
+}
+asyncio::task<> task_wait_for_cancel(int id, std::chrono::milliseconds t, std::chrono::milliseconds t_wait) {
+  print("task_wait_for_cancel start");
+  try {
+    co_await asyncio::wait_for(wait_for_task(id, t), t_wait);
+  } catch (const usock::error& e) {
+    if (cancelled(e)) print("task_wait_for_cancel cancelled");
+    throw;
+  }
+}
+asyncio::task<> wait_for_main() {
+  const char* sep = "----------";
+  print(co_await asyncio::wait_for(wait_for_task(1, 10ms), 10s));
+  print(sep);
+  try {
+    print(co_await asyncio::wait_for(wait_for_task(2, 10s), 10ms));
+  } catch (const usock::error& e) {
+    if (e.code() == std::errc::timed_out) print("timeout");
+  }
+  print(sep);
+  try {
+    co_await asyncio::wait_for(wait_for_task_catch(), 100ms);
+  } catch (const usock::error& e) {
+    if (e.code() == std::errc::timed_out) print("TimeoutError");
+  }
+  print(sep);
+  try {
+    print(co_await asyncio::wait_for(wait_for_task_raise(), 1s));
+  } catch (const std::invalid_argument&) {
+    print("ValueError");
+  }
+  print(sep);
+  print(co_await wait_for_task(3, 100ms));  // wait_for(aw, None) is a plain await
+  print(sep);
+  auto t = asyncio::create_task(wait_for_task(4, 10s));
+  asyncio::create_task(wait_for_cancel_other(10ms, t));
+  try {
+    print(co_await asyncio::wait_for(t, 1s));
+  } catch (const usock::error& e) {
+    if (cancelled(e)) print("CancelledError()");
+  }
+  print(sep);
+  auto w = asyncio::create_task(task_wait_for_cancel(4, 1s, 2s));
+  co_await asyncio::sleep(10ms);
+  w.cancel();
+  co_await asyncio::sleep(10ms);
+  print(sep);
+  print("finish");
+}
 }  // namespace
 
 TEST_CASE("asyncio_basic: sleep, awaiting a coroutine, a negative sleep") {
@@ -543,4 +685,25 @@ TEST_CASE("asyncio_lock_cancel: waiters cancelled as the lock is released") {
   CHECK(run_printing(lock_cancel_main()) ==
         "task 0 start\ntask 1 start\ntask 2 start\ntask 3 start\ntask 1 cancel\ntask 2 cancel\n"
         "task 0 lock_flag False\ntask 0 done\ntask 3 lock_flag False\ntask 3 done\nFalse\n");
+}
+
+TEST_CASE("asyncio_gather: results in order, the first failure, cancelling a gather at every step") {
+  CHECK(run_printing(gather_main()) ==
+        "Task A: Compute factorial(2)...\nTask B: Compute factorial(2)...\nTask C: Compute factorial(2)...\n"
+        "Task A: factorial(2) = 2\nTask B: Compute factorial(3)...\nTask C: Compute factorial(3)...\n"
+        "Task B: factorial(3) = 6\nTask C: Compute factorial(4)...\nTask C: factorial(4) = 24\n[2, 6, 24]\n"
+        "====\ntask_loop start 1\ntask_raise start 2\ntask_loop loop 1\ntask_raise raise 2\nValueError(2,)\n"
+        "task_loop loop 1\n"
+        "====\ntask_raise start 1\ntask_raise start 2\ntask_raise raise 1\ntask_raise raise 2\nValueError(1,)\n"
+        "====\ngather_task\nstart 1\nstart 2\n====\ngather_task\nstart 1\nstart 2\n====\ngather_task\nstart 1\n"
+        "start 2\n====\ngather_task\nstart 1\nstart 2\nend 1\nend 2\n");
+}
+
+TEST_CASE("asyncio_wait_for: in time, timed out, cancellation ignored, raising, cancelled from outside") {
+  CHECK(run_printing(wait_for_main()) ==
+        "task start 1\ntask end 1\n2\n----------\ntask start 2\ntimeout\n----------\ntask_catch start\n"
+        "ignore cancel\ntask_catch done\nTimeoutError\n----------\ntask start\nValueError\n----------\n"
+        "task start 3\ntask end 3\n6\n----------\ntask start 4\ntask_cancel_other start\n"
+        "task_cancel_other cancel\nCancelledError()\n----------\ntask_wait_for_cancel start\ntask start 4\n"
+        "task_wait_for_cancel cancelled\n----------\nfinish\n");
 }

@@ -30,6 +30,7 @@ class frame_arena {
 
   /// A block of at least `size` bytes, aligned for any frame; nullptr when the arena is exhausted.
   void* allocate(std::size_t size) noexcept {
+    last_request_ = size;
     const unsigned cls = class_of(size);
     if (cls >= classes) return nullptr;
     void* p = nullptr;
@@ -61,6 +62,9 @@ class frame_arena {
   std::size_t in_use() const noexcept { return in_use_; }
   /// Usable bytes of the buffer.
   std::size_t capacity() const noexcept { return static_cast<std::size_t>(end_ - begin_); }
+  /// The size of the last block asked for: a frame's size plus a 16-byte header (print it after calling a
+  /// coroutine to learn its frame size).
+  std::size_t last_request() const noexcept { return last_request_; }
   /// How many allocations failed for want of room.
   std::size_t failures() const noexcept { return failures_; }
   /// The block size a frame of `size` bytes takes.
@@ -88,7 +92,7 @@ class frame_arena {
   std::byte* end_;
   std::byte* next_;
   free_node* free_[classes] = {};
-  std::size_t high_water_ = 0, in_use_ = 0, failures_ = 0;
+  std::size_t high_water_ = 0, in_use_ = 0, failures_ = 0, last_request_ = 0;
 };
 
 /// A `frame_arena` that owns its buffer of `Bytes` bytes: `static asyncio::static_arena<16384> arena;`.

@@ -160,7 +160,8 @@ struct wait_for_awaiter : cancel_source, timer_node {
   }
 };
 
-/// `co_await gather(a, b, ...)`: runs each task as a task of its own (in order), waits for all.
+/// `co_await gather(a, b, ...)`: runs each task as a task of its own (in order) and waits for all, or for the
+/// first to fail (throw, or be cancelled before it ran).
 template <class... T>
 struct gather_awaiter : waiter {
   static constexpr std::size_t count = sizeof...(T);
@@ -168,6 +169,7 @@ struct gather_awaiter : waiter {
 
   struct child : join_node {
     gather_awaiter* owner = nullptr;
+    promise_base* frame = nullptr;
   };
   std::tuple<std::coroutine_handle<promise<T>>...> frames;
   child joins[count];
@@ -175,6 +177,8 @@ struct gather_awaiter : waiter {
   std::error_code* ec;
   task_state* self = nullptr;
   bool cancelled = false;
+  bool woken = false;    // every task has finished, or one failed
+  promise_base* first_failure = nullptr;
   bool missing = false;  // a frame could not be allocated
 
   gather_awaiter(std::error_code* e, task<T>&&... ts) noexcept : frames(ts.release()...), ec(e) {}
@@ -196,9 +200,8 @@ struct gather_awaiter : waiter {
     if (remaining == 0) return false;
     waiter::cancel = [](waiter& w) noexcept {
       auto& g = static_cast<gather_awaiter&>(w);
-      if (g.remaining == 0) return false;  // every task has finished: the results stand
       g.cancelled = true;
-      std::apply([&](auto... f) { (g.cancel_child(f), ...); }, g.frames);
+      if (!g.woken) std::apply([&](auto... f) { (g.cancel_child(f), ...); }, g.frames);
       return true;
     };
     loop.suspend(*self, *this, h);
@@ -207,11 +210,10 @@ struct gather_awaiter : waiter {
   result_type await_resume() {
     std::error_code e = missing ? make_error(std::errc::not_enough_memory) : std::error_code{};
     if (!e && cancelled) e = make_error(std::errc::operation_canceled);
-    if (!e) std::apply([&](auto... f) { ((e = e ? e : (f ? f.promise().outcome() : e)), ...); }, frames);
+    if (!e && first_failure) e = first_failure->outcome();
     report(ec, e, "gather");
-    if (ec && !e) ec->clear();
 #if USOCK_HAS_EXCEPTIONS
-    std::apply([&](auto... f) { (rethrow(f), ...); }, frames);
+    if (!e && first_failure) first_failure->rethrow(ec);
 #endif
     return std::apply([](auto... f) { return result_type(take(f)...); }, frames);
   }
@@ -220,9 +222,15 @@ struct gather_awaiter : waiter {
   template <class H>
   void start(loop_core& loop, H f, child& j) noexcept {
     j.owner = this;
+    j.frame = &f.promise();
     j.done = [](join_node& n) noexcept {
-      auto& g = *static_cast<child&>(n).owner;
-      if (--g.remaining == 0) g.self->loop->wake(*g.self);
+      auto& c = static_cast<child&>(n);
+      auto& g = *c.owner;
+      --g.remaining;
+      if (!g.first_failure && c.frame->failed()) g.first_failure = c.frame;
+      if (g.woken || (g.remaining != 0 && !c.frame->failed())) return;
+      g.woken = true;  // all done, or the first failure ends the gather (the others run on, as in MicroPython)
+      g.self->loop->wake(*g.self);
     };
     loop.spawn(f.promise().own_, f);
     j.next = f.promise().own_.joiners;
@@ -231,14 +239,10 @@ struct gather_awaiter : waiter {
   }
   template <class H>
   void cancel_child(H f) noexcept {
-    if (f && f.promise().own_.loop && !f.promise().own_.done) self->loop->cancel(f.promise().own_, nullptr);
+    // Tasks not started yet start and see the cancellation at their first await, as in MicroPython, where
+    // the gather's task handles its cancellation after the tasks it queued have run.
+    if (f && f.promise().own_.loop && !f.promise().own_.done) self->loop->cancel_at_first_await(f.promise().own_);
   }
-#if USOCK_HAS_EXCEPTIONS
-  template <class H>
-  void rethrow(H f) {
-    if (f) f.promise().rethrow(ec);
-  }
-#endif
   template <class H>
   static auto take(H f) {
     using V = typename std::remove_reference_t<decltype(f.promise())>;
@@ -319,9 +323,10 @@ detail::wait_for_awaiter<A> wait_for_ms(A&& aw, long long ms, std::error_code& e
 
 /// `await asyncio.gather(a, b, ...)`: runs the tasks concurrently, each as a task of its own started in
 /// order, and waits for all; returns a `std::tuple` of their results in order (`nothing` for `task<void>`).
-/// Cancelling the awaiting task cancels them all. With a trailing `std::error_code&`: `not_enough_memory` (a
-/// task's frame could not be allocated; none runs), `operation_canceled`; otherwise those are thrown, and
-/// then the first exception a task threw (after all have finished).
+/// The first task to fail ends the gather with its error (the others run on, as in MicroPython). Cancelling
+/// the awaiting task cancels them all. With a trailing `std::error_code&`: `not_enough_memory` (a task's frame
+/// could not be allocated; none runs), `operation_canceled`, and (with exceptions) the code of a
+/// `std::system_error` a task threw; otherwise these are thrown, or what the task threw.
 template <class... Args>
 auto gather(Args&&... args) {
   using last = std::tuple_element_t<sizeof...(Args) - 1, std::tuple<Args...>>;

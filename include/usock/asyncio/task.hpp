@@ -66,6 +66,13 @@ class promise_base {
   std::exception_ptr exception_;
 #endif
 
+  /// True when the task ended in an error: cancelled before it ran, or (with exceptions) it threw.
+  bool failed() const noexcept {
+#if USOCK_HAS_EXCEPTIONS
+    if (exception_) return true;
+#endif
+    return own_.cancelled_unstarted;
+  }
   /// The error of a finished frame: `operation_canceled` if it never ran or was abandoned, else none.
   std::error_code outcome() const noexcept {
     return own_.cancelled_unstarted ? make_error(std::errc::operation_canceled) : std::error_code{};

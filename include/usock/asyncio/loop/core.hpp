@@ -72,6 +72,7 @@ struct task_state {
   bool detached = false;
   bool queued = false;
   bool cancelled_unstarted = false;
+  bool start_anyway = false;  // a cancellation before the start goes to the first await instead
 };
 
 /// The run queue, the timers and the tasks of one loop; one loop per thread.
@@ -149,6 +150,17 @@ class loop_core {
     t.cancel_pending = true;
     t.pending_source = source;
     return true;
+  }
+
+  /// Cancels `t`'s current await, or, if it has not started, its first await (it runs until then).
+  bool cancel_at_first_await(task_state& t) noexcept {
+    if (!t.started && !t.done) {
+      t.start_anyway = true;
+      t.cancel_pending = true;
+      t.pending_source = nullptr;
+      return true;
+    }
+    return cancel(t, nullptr);
   }
 
   /// Where control goes from a task moving into `target` (a task it awaits, or back to its caller): straight
@@ -272,7 +284,7 @@ class loop_core {
     depth_ = 0;
     budget_ = 0;
     if (!t.started) {
-      if (t.cancel_pending) {  // cancelled before it ran: it never runs (as in MicroPython)
+      if (t.cancel_pending && !t.start_anyway) {  // cancelled before it ran: it never runs (as in MicroPython)
         t.cancel_pending = false;
         t.cancelled_unstarted = true;
         if (finish(t)) t.root.destroy();
