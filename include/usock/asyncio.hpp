@@ -17,14 +17,18 @@
 #include "asyncio/lock.hpp"
 #include "asyncio/loop/core.hpp"
 #include "asyncio/loop/loop.hpp"
+#include "asyncio/server.hpp"
+#include "asyncio/stream.hpp"
 #include "asyncio/task.hpp"
 #include "asyncio/thread_safe_flag.hpp"
 #include "usock.hpp"
 
 namespace usock::asyncio {
 
-/// The default backend's loop.
+/// The default backend's loop, stream and server.
 using loop = basic_loop<default_backend>;
+using stream = basic_stream<default_backend>;
+using server = basic_server<default_backend>;
 
 /// `asyncio.run(main)`: a loop on this thread (`basic_loop<Backend>`, on the stack) runs `main` until it finishes,
 /// then the tasks left are cancelled and finished. See `basic_loop::run` for the errors.
