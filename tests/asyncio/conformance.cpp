@@ -55,10 +55,11 @@ asyncio::task<> fair_task(int id, std::chrono::milliseconds t) {
 }
 asyncio::task<> fair_main() {
   auto t1 = asyncio::create_task(fair_task(1, -10ms));
-  auto t2 = asyncio::create_task(fair_task(2, 100ms));
-  auto t3 = asyncio::create_task(fair_task(3, 180ms));
+  // Three times the original's periods, so a loaded machine's scheduling delays cannot change the counts.
+  auto t2 = asyncio::create_task(fair_task(2, 300ms));
+  auto t3 = asyncio::create_task(fair_task(3, 540ms));
   auto t4 = asyncio::create_task(fair_task(4, -100000ms));
-  co_await asyncio::sleep(450ms);
+  co_await asyncio::sleep(1350ms);
   t1.cancel();
   t2.cancel();
   t3.cancel();
