@@ -219,11 +219,17 @@ class basic_loop : public detail::loop_core {
       used = true;
       if (e->writer->ready(*e->writer, events)) e->writer = nullptr, --io_waiters_;
     }
-    if (!used) {  // nobody waited for this: stop asking until someone does
-      std::error_code ignored;
+    if (used || e->persistent) return;
+    // Nobody waited for this report: ask only for what is waited on now (nothing: leave the poller, so a
+    // hung-up socket cannot keep the wait spinning).
+    const unsigned wanted = (e->reader ? pollin : 0u) | (e->writer ? pollout : 0u);
+    std::error_code ignored;
+    if (wanted == 0) {
       poller_.remove(fd, ignored);
-      e->registered = 0;
-      if (!e->reader && !e->writer && !e->persistent) erase(*e);
+      erase(*e);
+    } else if (wanted != e->registered) {
+      poller_.modify(fd, wanted, ignored);
+      e->registered = wanted;
     }
   }
 
