@@ -114,9 +114,16 @@ int main(int argc, char* argv[]) {
   static asyncio::static_arena<512 * 1024> arena;
   asyncio::arena_scope scope(arena);
   {
+    // What one connection costs: its handler's frame, the server's frame that awaits it, and the stream's
+    // read-ahead block (as big as the handler's line buffer, since it reads lines into that buffer).
     auto probe = echo(asyncio::stream(usock::socket::adopt(usock::default_backend::invalid_handle)));
-    std::printf("handler frame: %zu bytes (%zu-byte arena block)\n", arena.last_request() - 16,
-                asyncio::frame_arena::block_size(arena.last_request()));
+    const std::size_t handler = arena.last_request();
+    auto wrapper = asyncio::detail::serve_connection<usock::default_backend, USOCK_POLLER_CAPACITY>(nullptr, {});
+    const std::size_t outer = arena.last_request();
+    std::printf("handler frame: %zu bytes (%zu-byte arena block)\n", handler - 16,
+                asyncio::frame_arena::block_size(handler));
+    std::printf("per connection: %zu bytes of arena (handler and server frames) + a 256-byte read-ahead block\n",
+                asyncio::frame_arena::block_size(handler) + asyncio::frame_arena::block_size(outer));
   }
   std::error_code ec;
   const int rc = asyncio::run(serve(argv[1], static_cast<std::uint16_t>(port), clients), ec);

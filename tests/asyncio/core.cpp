@@ -278,7 +278,7 @@ asyncio::task<int> wait_for_other_thread(int rounds) {
 
 TEST_CASE("thread_safe_flag: set() from another thread wakes a loop waiting in the kernel") {
   std::error_code ec;
-  CHECK(asyncio::run(wait_for_other_thread(500), ec) == 500);
+  CHECK(asyncio::run(wait_for_other_thread(200), ec) == 200);
   CHECK_FALSE(ec);
 }
 

@@ -385,7 +385,7 @@ class basic_stream {
         const std::size_t nl = view.find('\n');
         if (nl != std::string_view::npos && nl < limit()) return take(nl + 1);
         if (view.size() >= limit()) return this->result = usock::detail::make_error(std::errc::message_size), true;
-        if (!s->in_.reserve(s->line_limit_ > limit() ? s->line_limit_ : limit()))
+        if (!s->in_.reserve(limit()))  // into a caller's buffer: a block no bigger than that buffer
           return this->result = usock::detail::make_error(std::errc::not_enough_memory), true;
         mutable_bytes room = s->in_.free_space();
         if (room.size() > limit() - view.size()) room = room.first(limit() - view.size());

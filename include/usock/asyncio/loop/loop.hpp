@@ -293,6 +293,7 @@ class basic_loop : public detail::loop_core {
     auto [reader, peer] = ec ? accept_result<socket>{socket::adopt(Backend::invalid_handle), {}} : listener.accept(ec);
     if (!ec) reader.setblocking(false, ec);
     if (!ec) writer.setblocking(false, ec);
+    if (!ec) writer.setsockopt(ipproto_tcp, tcp_nodelay, 1, ec);  // each wake-up byte leaves at once
     if (ec) return false;
     io_entry* e = find_or_add(reader.fileno());
     if (!e) return ec = detail::make_error(std::errc::no_buffer_space), false;
