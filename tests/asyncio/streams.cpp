@@ -79,6 +79,13 @@ std::string with_connection(Body body) {
 
 std::string describe(const std::error_code& ec) { return ec ? ec.message() : "ok"; }
 
+/// Reads `s` to EOF and returns how many bytes came.
+asyncio::task<std::size_t> count_to_eof(asyncio::stream& s) {
+  std::error_code e;
+  const std::string got = co_await s.read(e);
+  co_return got.size();
+}
+
 asyncio::task<std::string> read_is_one_read(connection& c) {
   std::string log;
   std::error_code ec;
@@ -189,14 +196,7 @@ asyncio::task<std::string> bounded_writes(connection& c) {
   for (int i = 0; i < 64 && !ec; ++i) accepted += c.a.write(block, ec);  // nobody reads: the queue fills
   log += ec == std::errc::no_buffer_space ? "queue full;" : "never full? " + describe(ec) + ";";
   log += c.a.pending() <= USOCK_ASYNCIO_WRITE_BUFFER ? "bounded;" : "unbounded;";
-  struct reader {
-    static asyncio::task<std::size_t> all(asyncio::stream& s) {
-      std::error_code e;
-      const std::string got = co_await s.read(e);
-      co_return got.size();
-    }
-  };
-  auto r = asyncio::create_task(reader::all(c.b), ec);
+  auto r = asyncio::create_task(count_to_eof(c.b), ec);
   co_await c.a.drain(ec);
   log += c.a.pending() == 0 ? "drained;" : "left;";
   c.a.close(ec);
@@ -358,14 +358,7 @@ asyncio::task<std::string> cancelled_drain(connection& c) {
   d.cancel();
   std::string log = co_await d.result(ec);
   log += c.a.pending() > 0 ? ";rest still queued" : ";nothing queued?";
-  struct reader {
-    static asyncio::task<std::size_t> all(asyncio::stream& s) {
-      std::error_code e;
-      const std::string got = co_await s.read(e);
-      co_return got.size();
-    }
-  };
-  auto r = asyncio::create_task(reader::all(c.b), ec);
+  auto r = asyncio::create_task(count_to_eof(c.b), ec);
   co_await c.a.drain(ec);
   c.a.close(ec);
   const std::size_t received = co_await r.result(ec);

@@ -219,6 +219,13 @@ class basic_stream {
   template <class Op>
   using io_base = detail::io_op<Op, loop_type>;
 
+  /// A read that ends cancelled (any form), or failing in the throwing form, puts back what it had read, so
+  /// the next read returns it: nothing is lost. True if it did.
+  template <class Op>
+  bool put_back(const Op& op, const_bytes data) noexcept {
+    return op.result && (!op.ec || detail::is(op.result, std::errc::operation_canceled)) && in_.unread(data);
+  }
+
   struct ready_awaiter {
     std::error_code* ec;
     bool await_ready() const noexcept { return true; }
@@ -228,76 +235,71 @@ class basic_stream {
     }
   };
 
-  struct some_reader : io_base<some_reader> {
+  /// What every read shares: the stream, the readiness it waits for, whether its first try is still to come.
+  template <class Derived>
+  struct reader_base : io_base<Derived> {
     static constexpr unsigned event = pollin;
     basic_stream* s;
-    mutable_bytes buf;
-    std::size_t got = 0;
     bool first = true;
-    some_reader(basic_stream* st, mutable_bytes b, std::error_code* e) noexcept
-        : io_base<some_reader>(st->loop_, e), s(st), buf(b) {}
+    reader_base(basic_stream* st, std::error_code* e) noexcept : io_base<Derived>(st->loop_, e), s(st) {}
     handle_type handle() const noexcept { return s->sock_.fileno(); }
-    bool attempt() noexcept {
-      if (!s->in_.empty()) return got = s->in_.take(buf), true;
-      if (buf.empty()) return true;
-      return s->recv_once(buf, first, got, this->result);
-    }
-    void finish() noexcept {}
-    std::size_t await_resume() {
-      this->complete("stream.readinto");
-      return this->result ? 0 : got;
-    }
   };
 
-  struct string_reader : io_base<string_reader> {
-    static constexpr unsigned event = pollin;
-    basic_stream* s;
-    std::string data;
+  /// One read into `target()` (buffered bytes first): `readinto` and `read(n)`.
+  template <class Derived>
+  struct one_read : reader_base<Derived> {
     std::size_t got = 0;
-    bool first = true;
-    string_reader(basic_stream* st, std::size_t n, std::error_code* e)
-        : io_base<string_reader>(st->loop_, e), s(st), data(n, '\0') {}
-    handle_type handle() const noexcept { return s->sock_.fileno(); }
+    using reader_base<Derived>::reader_base;
     bool attempt() noexcept {
-      if (!s->in_.empty()) return got = s->in_.take(mutable_bytes(data)), true;
-      if (data.empty()) return true;
-      return s->recv_once(mutable_bytes(data), first, got, this->result);
+      const mutable_bytes buf = static_cast<Derived*>(this)->target();
+      if (!this->s->in_.empty()) return got = this->s->in_.take(buf), true;
+      if (buf.empty()) return true;
+      return this->s->recv_once(buf, this->first, got, this->result);
     }
     void finish() noexcept {}
+    std::size_t count() noexcept { return this->result ? 0 : got; }
+  };
+  struct some_reader : one_read<some_reader> {
+    mutable_bytes buf;
+    some_reader(basic_stream* st, mutable_bytes b, std::error_code* e) noexcept : one_read<some_reader>(st, e), buf(b) {}
+    mutable_bytes target() noexcept { return buf; }
+    std::size_t await_resume() {
+      this->complete("stream.readinto");
+      return this->count();
+    }
+  };
+  struct string_reader : one_read<string_reader> {
+    std::string data;
+    string_reader(basic_stream* st, std::size_t n, std::error_code* e) : one_read<string_reader>(st, e), data(n, '\0') {}
+    mutable_bytes target() noexcept { return mutable_bytes(data); }
     std::string await_resume() {
       this->complete("stream.read");
-      data.resize(this->result ? 0 : got);
+      data.resize(this->count());
       return std::move(data);
     }
   };
 
-  struct all_reader : io_base<all_reader> {
-    static constexpr unsigned event = pollin;
-    basic_stream* s;
+  struct all_reader : reader_base<all_reader> {
     std::string data;
     std::size_t got = 0;
-    bool first = true;
-    all_reader(basic_stream* st, std::error_code* e) : io_base<all_reader>(st->loop_, e), s(st) {}
-    handle_type handle() const noexcept { return s->sock_.fileno(); }
+    all_reader(basic_stream* st, std::error_code* e) : reader_base<all_reader>(st, e) {}
     bool attempt() noexcept {
+      basic_stream* const st = this->s;
       for (;;) {
         if (data.size() - got < 4096) data.resize(data.size() * 2 > got + 4096 ? data.size() * 2 : got + 4096);
         std::size_t n = 0;
-        if (!s->in_.empty()) {
-          got += s->in_.take(mutable_bytes(data).subspan(got));
+        if (!st->in_.empty()) {
+          got += st->in_.take(mutable_bytes(data).subspan(got));
           continue;
         }
-        if (!s->recv_once(mutable_bytes(data).subspan(got), first, n, this->result)) return false;
+        if (!st->recv_once(mutable_bytes(data).subspan(got), this->first, n, this->result)) return false;
         if (this->result || n == 0) return true;
         got += n;
       }
     }
     void finish() noexcept {
       data.resize(got);
-      // Cancelled, or failing in the throwing form: the bytes go back, for the next read.
-      if (this->result && (!this->ec || detail::is(this->result, std::errc::operation_canceled)) &&
-          s->in_.unread(const_bytes(std::string_view(data))))
-        data.clear();
+      if (this->s->put_back(*this, const_bytes(std::string_view(data)))) data.clear();
     }
     std::string await_resume() {
       this->complete("stream.read");
@@ -307,19 +309,16 @@ class basic_stream {
 
   /// `readexactly` into a span; the string form owns its buffer.
   template <class Derived>
-  struct exact_base : io_base<Derived> {
-    static constexpr unsigned event = pollin;
-    basic_stream* s;
+  struct exact_base : reader_base<Derived> {
     std::size_t got = 0;
-    bool first = true;
-    exact_base(basic_stream* st, std::error_code* e) noexcept : io_base<Derived>(st->loop_, e), s(st) {}
-    handle_type handle() const noexcept { return s->sock_.fileno(); }
+    using reader_base<Derived>::reader_base;
     bool attempt() noexcept {
+      basic_stream* const st = this->s;
       mutable_bytes buf = static_cast<Derived*>(this)->target();
-      got += s->in_.take(buf.subspan(got));
+      got += st->in_.take(buf.subspan(got));
       while (got < buf.size()) {
         std::size_t n = 0;
-        if (!s->recv_once(buf.subspan(got), first, n, this->result)) return false;
+        if (!st->recv_once(buf.subspan(got), this->first, n, this->result)) return false;
         if (this->result) return true;
         if (n == 0) return this->result = usock::detail::make_error(std::errc::no_message_available), true;
         got += n;
@@ -327,10 +326,7 @@ class basic_stream {
       return true;
     }
     void finish() noexcept {
-      // Cancelled (any form), or an error in the throwing form: put back what was read, lose nothing.
-      if (this->result && (!this->ec || detail::is(this->result, std::errc::operation_canceled)) &&
-          s->in_.unread(static_cast<Derived*>(this)->target().first(got)))
-        got = 0;
+      if (this->s->put_back(*this, static_cast<Derived*>(this)->target().first(got))) got = 0;
     }
   };
   struct exact_reader : exact_base<exact_reader> {
@@ -356,44 +352,42 @@ class basic_stream {
 
   /// `Into`: into the caller's buffer (returns the length), else a string.
   template <bool Into>
-  struct line_reader : io_base<line_reader<Into>> {
-    static constexpr unsigned event = pollin;
-    basic_stream* s;
+  struct line_reader : reader_base<line_reader<Into>> {
     mutable_bytes into;
     std::string line;
     std::size_t length = 0;
-    bool first = true;
     line_reader(basic_stream* st, mutable_bytes b, std::error_code* e) noexcept
-        : io_base<line_reader>(st->loop_, e), s(st), into(b) {}
-    handle_type handle() const noexcept { return s->sock_.fileno(); }
+        : reader_base<line_reader>(st, e), into(b) {}
     std::size_t limit() const noexcept {
-      return Into && into.size() < s->line_limit_ ? into.size() : s->line_limit_;
+      return Into && into.size() < this->s->line_limit_ ? into.size() : this->s->line_limit_;
     }
     bool take(std::size_t n) {
+      basic_stream* const st = this->s;
       length = n;
       if constexpr (Into) {
-        s->in_.take(into.first(n));
+        st->in_.take(into.first(n));
       } else {
-        line.assign(s->in_.view().substr(0, n));
-        s->in_.consume(n);
+        line.assign(st->in_.view().substr(0, n));
+        st->in_.consume(n);
       }
       return true;
     }
     bool attempt() noexcept {
+      basic_stream* const st = this->s;
       for (;;) {
-        const std::string_view view = s->in_.view();
+        const std::string_view view = st->in_.view();
         const std::size_t nl = view.find('\n');
         if (nl != std::string_view::npos && nl < limit()) return take(nl + 1);
         if (view.size() >= limit()) return this->result = usock::detail::make_error(std::errc::message_size), true;
-        if (!s->in_.reserve(limit()))  // into a caller's buffer: a block no bigger than that buffer
+        if (!st->in_.reserve(limit()))  // into a caller's buffer: a block no bigger than that buffer
           return this->result = usock::detail::make_error(std::errc::not_enough_memory), true;
-        mutable_bytes room = s->in_.free_space();
+        mutable_bytes room = st->in_.free_space();
         if (room.size() > limit() - view.size()) room = room.first(limit() - view.size());
         std::size_t n = 0;
-        if (!s->recv_once(room, first, n, this->result)) return false;
+        if (!st->recv_once(room, this->first, n, this->result)) return false;
         if (this->result) return true;
-        if (n == 0) return take(s->in_.size() < limit() ? s->in_.size() : limit());  // EOF: the partial line
-        s->in_.commit(n);
+        if (n == 0) return take(st->in_.size() < limit() ? st->in_.size() : limit());  // EOF: the partial line
+        st->in_.commit(n);
       }
     }
     void finish() noexcept {}
