@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <system_error>
+#include <thread>
 
 #include "../../address.hpp"
 #include "../../basic_socket.hpp"
@@ -85,12 +86,16 @@ class basic_loop : public detail::loop_core {
       const auto ms = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(left < 0 ? 0 : left));
       if (!wait || ms < *wait) wait = ms;
     }
-    if (poller_.size() != 0 || !has_ready()) {
+    if (poller_.size() != 0) {
       for (auto [fd, events] : poller_.poll(wait, ec)) dispatch(fd, events);
       if (ec) return 0;
-      fire_timers(now());
-      check_flags();
+    } else if (!has_ready() && wait) {
+      // No socket to wait on (some stacks refuse an empty poll): wait for the next timer. A flag waited on
+      // keeps the loop's wake-up socket registered, so this wait never needs waking from another thread.
+      std::this_thread::sleep_for(*wait);
     }
+    fire_timers(now());
+    check_flags();
     return run_ready();
   }
 
