@@ -325,3 +325,37 @@ TEST_CASE("run cancels the tasks left when main finishes, and frees their frames
   CHECK_FALSE(ec);
   CHECK(arena.in_use() == 0);
 }
+
+namespace {
+asyncio::task<int> ticks_then_value(int n) {
+  std::error_code ec;
+  for (int i = 0; i < n; ++i) co_await asyncio::sleep_ms(1, ec);
+  co_return n;
+}
+}  // namespace
+
+TEST_CASE("run_once drives the loop from a firmware-style main loop") {
+  asyncio::loop l;
+  std::error_code ec;
+  l.enter(ec);
+  REQUIRE_FALSE(ec);
+  auto h = asyncio::create_task(ticks_then_value(5), ec);
+  REQUIRE_FALSE(ec);
+  int turns = 0, other_work = 0;
+  while (!h.done() && turns < 10000) {
+    l.run_once(std::chrono::milliseconds(2), ec);  // at most 2 ms, then the main loop does its own work
+    REQUIRE_FALSE(ec);
+    ++other_work;
+    ++turns;
+  }
+  CHECK(h.done());
+  CHECK(other_work >= 5);  // five sleeps: at least five turns
+  asyncio::loop second;
+  std::error_code busy;
+  second.enter(busy);
+  CHECK(busy == std::errc::operation_not_permitted);  // one loop per thread
+  l.leave();
+  second.enter(busy);
+  CHECK_FALSE(busy);
+  second.leave();
+}

@@ -421,3 +421,24 @@ TEST_CASE("a cancelled drain leaves the unsent bytes queued; nothing is lost or 
 TEST_CASE("wait_for racing reads: every byte read once, timed_out exactly when the read was cancelled") {
   CHECK(with_connection(wait_for_read_races) == "every byte once;consistent;timed out");
 }
+
+namespace {
+asyncio::task<std::string> throwing_readexactly_keeps_bytes(connection& c) {
+  std::string log;
+  c.b.write("ab");
+  c.b.close();
+  try {
+    co_await c.a.readexactly(5);
+    log += "no error?";
+  } catch (const usock::error& e) {
+    log += e.code() == std::errc::no_message_available ? "early eof thrown;" : "other error;";
+  }
+  const std::string rest = co_await c.a.read();  // the throwing form left the bytes readable
+  log += rest;
+  co_return log;
+}
+}  // namespace
+
+TEST_CASE("the throwing readexactly leaves the bytes it read at an early EOF readable") {
+  CHECK(with_connection(throwing_readexactly_keeps_bytes) == "early eof thrown;ab");
+}

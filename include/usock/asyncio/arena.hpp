@@ -42,7 +42,8 @@ class frame_arena {
       if (static_cast<std::size_t>(end_ - next_) < bytes) return ++failures_, nullptr;
       p = next_;
       next_ += bytes;
-      if (static_cast<std::size_t>(next_ - begin_) > high_water_) high_water_ = next_ - begin_;
+      const auto used = static_cast<std::size_t>(next_ - begin_);
+      if (used > high_water_) high_water_ = used;
     }
     in_use_ += class_size(cls);
     return p;

@@ -184,7 +184,7 @@ struct gather_awaiter : waiter {
   gather_awaiter(std::error_code* e, task<T>&&... ts) noexcept : frames(ts.release()...), ec(e) {}
   gather_awaiter(const gather_awaiter&) = delete;
   ~gather_awaiter() {
-    std::apply([this](auto... h) { (release(h), ...); }, frames);
+    std::apply([&](auto... h) { (this->release(h), ...); }, frames);
   }
 
   bool await_ready() const noexcept { return false; }
