@@ -442,3 +442,44 @@ asyncio::task<std::string> throwing_readexactly_keeps_bytes(connection& c) {
 TEST_CASE("the throwing readexactly leaves the bytes it read at an early EOF readable") {
   CHECK(with_connection(throwing_readexactly_keeps_bytes) == "early eof thrown;ab");
 }
+
+namespace {
+asyncio::task<> oversized_handler(asyncio::stream s) {
+  char scratch[16384];  // a frame the arena below cannot hold
+  std::error_code ec;
+  const std::size_t n = co_await s.readinto(usock::mutable_bytes(scratch), ec);
+  s.write(std::string_view(scratch, n), ec);
+  co_await s.drain(ec);
+}
+
+asyncio::task<std::string> dropped_connections() {
+  std::error_code ec;
+  auto srv = co_await asyncio::start_server(oversized_handler, "127.0.0.1", 0, ec);
+  if (ec) co_return "start_server: " + ec.message();
+  const auto port = srv.getsockname(ec).port();
+  std::string log;
+  for (int i = 0; i < 3; ++i) {
+    auto s = co_await asyncio::open_connection("127.0.0.1", port, ec);
+    if (ec) co_return "connect: " + ec.message();
+    s.write("hi", ec);
+    std::error_code inner;
+    const std::string got = co_await asyncio::wait_for(s.read(10, inner), std::chrono::seconds(5), ec);
+    const bool closed = got.empty() && !ec && (!inner || inner == std::errc::connection_reset);
+    log += closed ? "closed;" : "served? " + describe(ec) + " " + describe(inner) + ";";
+    s.close(ec);
+  }
+  log += "dropped " + std::to_string(srv.dropped()) + ", accepted " + std::to_string(srv.accepted());
+  srv.close();
+  co_await srv.wait_closed(ec);
+  co_return log;
+}
+}  // namespace
+
+TEST_CASE("a connection the server cannot give a task to is closed and counted, and the server goes on") {
+  static asyncio::static_arena<12288> arena;
+  asyncio::arena_scope scope(arena);
+  std::error_code ec;
+  CHECK(asyncio::run(dropped_connections(), ec) == "closed;closed;closed;dropped 3, accepted 3");
+  CHECK_FALSE(ec);
+  CHECK(arena.in_use() == 0);
+}
