@@ -1,0 +1,272 @@
+#pragma once
+/// \file
+/// `usock::asyncio::start_server` and `basic_server`: MicroPython's `asyncio.start_server` and `Server`.
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "../address.hpp"
+#include "../basic_socket.hpp"
+#include "arena.hpp"
+#include "event.hpp"
+#include "funcs.hpp"
+#include "io_op.hpp"
+#include "stream.hpp"
+#include "task.hpp"
+
+namespace usock::asyncio {
+
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY>
+class basic_server;
+
+namespace detail {
+
+/// What the server object and its accepting task share; freed by the last of them.
+template <polling_backend Backend, std::size_t Capacity>
+struct server_state {
+  basic_socket<Backend> listener = basic_socket<Backend>::adopt(Backend::invalid_handle);
+  basic_loop<Backend, Capacity>* loop = nullptr;
+  task_handle<> acceptor;
+  event closed;        // the listener is closed
+  event idle;          // no connection task is running
+  std::size_t live = 0;       // connection tasks running
+  std::size_t accepted = 0;   // connections accepted
+  std::size_t dropped = 0;    // connections closed for want of a frame
+  std::size_t failures = 0;   // accept calls that failed
+  int owners = 2;
+  void (*destroy)(server_state*) noexcept = nullptr;
+
+  void release() noexcept {
+    if (--owners == 0) destroy(this);
+  }
+};
+
+template <polling_backend Backend, std::size_t Capacity, class Handler>
+struct server_state_for : server_state<Backend, Capacity> {
+  Handler handler;
+  explicit server_state_for(Handler&& h) : handler(std::move(h)) {}
+};
+
+/// `accept` on the listener, waiting when there is nobody.
+template <polling_backend Backend, std::size_t Capacity>
+struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacity>> {
+  static constexpr unsigned event = pollin;
+  server_state<Backend, Capacity>* st;
+  typename Backend::handle_type conn = Backend::invalid_handle;
+  acceptor(server_state<Backend, Capacity>* s, usock::error_code* e) noexcept
+      : io_op<acceptor, basic_loop<Backend, Capacity>>(s->loop, e), st(s) {}
+  typename Backend::handle_type handle() const noexcept { return st->listener.fileno(); }
+  bool attempt() noexcept {
+    address peer;
+    conn = Backend::accept(st->listener.fileno(), peer, true, this->result);
+    return !would_block(this->result);
+  }
+  void finish() noexcept {}
+  typename Backend::handle_type await_resume() {
+    this->complete("accept");
+    return this->result ? Backend::invalid_handle : conn;
+  }
+};
+
+template <polling_backend Backend, std::size_t Capacity>
+task<> serve_connection(server_state<Backend, Capacity>* st, task<> inner) {
+  usock::error_code ec;
+#if USOCK_HAS_EXCEPTIONS
+  try {
+    co_await std::move(inner).result(ec);
+  } catch (...) {  // a handler's exception ends its connection, not the server
+  }
+#else
+  co_await std::move(inner).result(ec);
+#endif
+  if (--st->live == 0) st->idle.set();
+}
+
+template <polling_backend Backend, std::size_t Capacity, class Handler>
+task<> accept_loop(server_state_for<Backend, Capacity, Handler>* st) {
+  using socket_type = basic_socket<Backend>;
+  for (;;) {
+    usock::error_code ec;
+    const auto h = co_await acceptor<Backend, Capacity>(st, &ec);
+    if (is(ec, std::errc::operation_canceled) || !st->listener.is_open()) break;
+    if (ec) {  // out of descriptors, say: count it, let the others run, go on
+      ++st->failures;
+      co_await sleep_ms(1, ec);
+      if (is(ec, std::errc::operation_canceled)) break;
+      continue;
+    }
+    ++st->accepted;
+    task<> inner = st->handler(basic_stream<Backend, Capacity>(socket_type::adopt(h, std::chrono::milliseconds(0))));
+    if (!inner) {  // no frame for it: the stream went with the call, closing the connection
+      ++st->dropped;
+      continue;
+    }
+    task<> outer = serve_connection<Backend, Capacity>(st, std::move(inner));
+    if (!outer) {
+      ++st->dropped;
+      continue;
+    }
+    ++st->live;
+    create_task(std::move(outer), ec);  // detached: runs until its handler returns
+  }
+  usock::error_code ignored;
+  st->listener.close(ignored);
+  st->closed.set();
+  while (st->live != 0) {  // the handler (in this frame's state) stays until every connection has finished
+    co_await st->idle.wait(ignored);
+    st->idle.clear();
+  }
+  st->release();
+}
+
+}  // namespace detail
+
+/// What `start_server` gives: `close()`, `await wait_closed()`, `getsockname()`. Destroying it closes the
+/// server (running connections go on, with their handler).
+template <polling_backend Backend, std::size_t Capacity>
+class basic_server {
+ public:
+  basic_server() noexcept = default;
+  basic_server(basic_server&& o) noexcept : st_(std::exchange(o.st_, nullptr)) {}
+  basic_server& operator=(basic_server&& o) noexcept {
+    if (this != &o) {
+      reset();
+      st_ = std::exchange(o.st_, nullptr);
+    }
+    return *this;
+  }
+  ~basic_server() { reset(); }
+
+  /// False for a server that failed to start.
+  explicit operator bool() const noexcept { return st_ != nullptr; }
+
+  /// `server.close()`: stops accepting (the listener closes as the accepting task ends); connection tasks go on.
+  void close() noexcept {
+    if (st_ && !st_->acceptor.done()) st_->acceptor.cancel();
+  }
+  /// `await server.wait_closed()`: until the accepting task has closed the listener.
+  auto wait_closed(usock::error_code& ec) noexcept { return closed_event().wait(ec); }
+#if USOCK_HAS_EXCEPTIONS
+  auto wait_closed() noexcept { return closed_event().wait(); }
+#endif
+  /// The listening address (port 0 picked a free port: read it here). Errors: `bad_file_descriptor` (closed).
+  address getsockname(usock::error_code& ec) const noexcept {
+    if (!st_) return ec = usock::detail::make_error(std::errc::bad_file_descriptor), address{};
+    return st_->listener.getsockname(ec);
+  }
+#if USOCK_HAS_EXCEPTIONS
+  address getsockname() const {
+    usock::error_code ec;
+    address a = getsockname(ec);
+    usock::detail::throw_if(ec, "server.getsockname");
+    return a;
+  }
+#endif
+  /// Connections accepted; connections closed at once because no frame could be allocated for their task;
+  /// failed accepts; connection tasks running now.
+  std::size_t accepted() const noexcept { return st_ ? st_->accepted : 0; }
+  std::size_t dropped() const noexcept { return st_ ? st_->dropped : 0; }
+  std::size_t failures() const noexcept { return st_ ? st_->failures : 0; }
+  std::size_t running() const noexcept { return st_ ? st_->live : 0; }
+
+  /// Starts a server (see `start_server`).
+  template <class Handler>
+  static basic_server start(Handler handler, std::string_view host, std::uint16_t port, int backlog,
+                            usock::error_code& ec) {
+    using state = detail::server_state_for<Backend, Capacity, Handler>;
+    auto* loop = detail::current_loop<Backend, Capacity>();
+    if (!loop) return ec = usock::detail::make_error(std::errc::operation_not_permitted), basic_server{};
+    const address where(host.empty() ? std::string_view("0.0.0.0") : host, port);
+    if (!where.valid()) return ec = usock::detail::make_error(std::errc::invalid_argument), basic_server{};
+    void* block = detail::allocate_frame(sizeof(state));
+    if (!block) return ec = usock::detail::make_error(std::errc::not_enough_memory), basic_server{};
+    auto* st = ::new (block) state(std::move(handler));
+    st->destroy = [](detail::server_state<Backend, Capacity>* s) noexcept {
+      static_cast<state*>(s)->~state();
+      detail::free_frame(s, sizeof(state));
+    };
+    st->loop = loop;
+    st->listener = basic_socket<Backend>(where.family(), sock_stream, ec);
+    if (!ec) st->listener.setsockopt(sol_socket, so_reuseaddr, 1, ec);
+    if (!ec) st->listener.bind(where, ec);
+    if (!ec) st->listener.listen(backlog, ec);
+    if (!ec) st->listener.setblocking(false, ec);
+    task<> t;
+    if (!ec) {
+      t = detail::accept_loop<Backend, Capacity, Handler>(st);
+      if (!t) ec = usock::detail::make_error(std::errc::not_enough_memory);
+    }
+    if (!ec) st->acceptor = detail::spawn(*loop, std::move(t), ec);
+    if (ec) {
+      st->destroy(st);
+      return basic_server{};
+    }
+    basic_server s;
+    s.st_ = st;
+    return s;
+  }
+
+ private:
+  event& closed_event() noexcept {
+    thread_local event always_set;  // a server that never started is closed
+    always_set.set();
+    return st_ ? st_->closed : always_set;
+  }
+  void reset() noexcept {
+    if (!st_) return;
+    close();
+    std::exchange(st_, nullptr)->release();
+  }
+  detail::server_state<Backend, Capacity>* st_ = nullptr;
+};
+
+namespace detail {
+/// The result of `start_server`, ready at once (the server starts synchronously; awaitable as in MicroPython).
+template <polling_backend Backend, std::size_t Capacity>
+struct started_server {
+  basic_server<Backend, Capacity> server;
+  usock::error_code result;
+  usock::error_code* ec;
+  bool await_ready() const noexcept { return true; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}
+  basic_server<Backend, Capacity> await_resume() {
+    report(ec, result, "start_server");
+    return std::move(server);
+  }
+};
+}  // namespace detail
+
+/// `await asyncio.start_server(handler, host, port, backlog=5)`: listens on `host:port` (SO_REUSEADDR; port 0
+/// picks a free port, `getsockname()` tells which) and runs `handler(stream)` as a task of its own for each
+/// connection; `handler` is any callable taking `basic_stream` by value and returning `task<>`. A connection
+/// whose task cannot get a frame is closed and counted (`dropped()`), and the server goes on. Errors:
+/// `address_in_use`, `invalid_argument` (a bad address), `not_enough_memory`, `operation_not_permitted` (no
+/// loop runs on this thread).
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY, class Handler>
+detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
+                                                       int backlog, usock::error_code& ec) {
+  usock::error_code result;
+  auto s = basic_server<Backend, Capacity>::start(std::move(handler), host, port, backlog, result);
+  return {std::move(s), result, &ec};
+}
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY, class Handler>
+detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
+                                                       usock::error_code& ec) {
+  return start_server<Backend, Capacity>(std::move(handler), host, port, 5, ec);
+}
+#if USOCK_HAS_EXCEPTIONS
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY, class Handler>
+detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
+                                                       int backlog = 5) {
+  usock::error_code result;
+  auto s = basic_server<Backend, Capacity>::start(std::move(handler), host, port, backlog, result);
+  return {std::move(s), result, nullptr};
+}
+#endif
+
+}  // namespace usock::asyncio

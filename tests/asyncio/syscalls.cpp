@@ -1,0 +1,98 @@
+// System calls per ping-pong round trip, counted by a backend that wraps POSIX's: the loop tries a call first
+// and waits only when it would block, and skips the try when the last read drained the socket. The peer is a
+// blocking socket on a thread of its own (not counted).
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "catch.hpp"
+#include "out.hpp"
+
+namespace asyncio = usock::asyncio;
+
+namespace {
+
+std::atomic<long> calls{0}, polls{0}, recvs{0}, sends{0}, would_block{0};
+
+struct counts {
+  double per_round = -1;
+  long polls = 0, recvs = 0, sends = 0, would_block = 0;
+};
+
+/// POSIX, counting every call the loop's thread makes on the I/O path.
+struct counting_posix : usock::posix {
+  static std::size_t send(handle_type h, usock::const_bytes d, std::error_code& ec) noexcept {
+    ++calls;
+    ++sends;
+    return usock::posix::send(h, d, ec);
+  }
+  static std::size_t recv(handle_type h, usock::mutable_bytes b, std::error_code& ec) noexcept {
+    ++calls;
+    ++recvs;
+    const std::size_t n = usock::posix::recv(h, b, ec);
+    if (ec) ++would_block;
+    return n;
+  }
+  static std::size_t poll(poll_entry* e, std::size_t n, int timeout_ms, std::error_code& ec) noexcept {
+    ++calls;
+    ++polls;
+    return usock::posix::poll(e, n, timeout_ms, ec);
+  }
+};
+static_assert(usock::polling_backend<counting_posix>);
+
+using stream = asyncio::basic_stream<counting_posix>;
+
+asyncio::task<counts> ping_pong(std::uint16_t port, int rounds) {
+  std::error_code ec;
+  stream s = co_await asyncio::open_connection<counting_posix>("127.0.0.1", port, ec);
+  if (ec) co_return counts{};
+  char byte[64];  // room for more than the reply, as a real reader has: a short read says the socket is drained
+  for (int i = 0; i < 10; ++i) {  // warm up: the first waits register the socket
+    s.write("p", ec);
+    co_await s.readinto(usock::mutable_bytes(byte), ec);
+  }
+  const long before = calls.load(), polls_before = polls.load(), recvs_before = recvs.load(),
+             sends_before = sends.load(), eagain_before = would_block.load();
+  for (int i = 0; i < rounds; ++i) {
+    s.write("p", ec);
+    const std::size_t n = co_await s.readinto(usock::mutable_bytes(byte), ec);
+    if (ec || n != 1) co_return counts{};  // the peer echoes one byte per round
+  }
+  counts c;
+  c.per_round = static_cast<double>(calls.load() - before) / rounds;
+  c.polls = polls.load() - polls_before;
+  c.recvs = recvs.load() - recvs_before;
+  c.sends = sends.load() - sends_before;
+  c.would_block = would_block.load() - eagain_before;
+  s.close(ec);
+  co_return c;
+}
+
+}  // namespace
+
+TEST_CASE("a ping-pong round trip costs one send, one wait and one receive on the loop's side (3 system calls)") {
+  std::error_code ec;
+  usock::socket listener(usock::af_inet, usock::sock_stream, ec);
+  listener.bind(usock::address("127.0.0.1", 0), ec);
+  listener.listen(1, ec);
+  REQUIRE_FALSE(ec);
+  const auto port = listener.getsockname(ec).port();
+  std::thread peer([&] {  // echoes each byte back, blocking
+    std::error_code e;
+    auto [conn, addr] = listener.accept(e);
+    char b[1];
+    while (conn.recv(usock::mutable_bytes(b), e) == 1 && !e) conn.sendall(usock::const_bytes(std::string_view(b, 1)), e);
+  });
+  const int rounds = 2000;
+  const counts c = asyncio::run<counting_posix>(ping_pong(port, rounds), ec);
+  peer.join();
+  std::printf("system calls per ping-pong round trip: %.4f (over %d rounds: %ld sends, %ld polls, %ld recvs, %ld of "
+              "them would have blocked)\n", c.per_round, rounds, c.sends, c.polls, c.recvs, c.would_block);
+  CHECK_FALSE(ec);
+  CHECK(c.sends == rounds);        // one send per round
+  CHECK(c.recvs == rounds);        // one receive per round: no try that would block,
+  CHECK(c.would_block == 0);
+  CHECK(c.polls >= rounds);        // and one wait; a wait a signal cut short is tried again (a handful at most)
+  CHECK(c.polls <= rounds + 5);
+}
