@@ -118,7 +118,7 @@ int main(int argc, char* argv[]) {
     // read-ahead block (as big as the handler's line buffer, since it reads lines into that buffer).
     auto probe = echo(asyncio::stream(usock::socket::adopt(usock::default_backend::invalid_handle)));
     const std::size_t handler = arena.last_request();
-    auto wrapper = asyncio::detail::serve_connection<usock::default_backend, USOCK_POLLER_CAPACITY>(nullptr, {});
+    auto wrapper = asyncio::detail::serve_connection<usock::default_backend, USOCK_ASYNCIO_CAPACITY>(nullptr, {});
     const std::size_t outer = arena.last_request();
     std::printf("handler frame: %zu bytes (%zu-byte arena block)\n", handler - 16,
                 asyncio::frame_arena::block_size(handler));

@@ -363,7 +363,7 @@ TEST_CASE("run_once drives the loop from a firmware-style main loop") {
 TEST_CASE("the size of a loop, and of the objects a program keeps") {
   std::printf("sizeof: loop %zu (poller for %d sockets and its socket table), stream %zu, server %zu, event %zu, "
               "lock %zu, thread_safe_flag %zu, task_handle %zu\n",
-              sizeof(asyncio::loop), USOCK_POLLER_CAPACITY, sizeof(asyncio::stream), sizeof(asyncio::server),
+              sizeof(asyncio::loop), USOCK_ASYNCIO_CAPACITY, sizeof(asyncio::stream), sizeof(asyncio::server),
               sizeof(asyncio::event), sizeof(asyncio::lock), sizeof(asyncio::thread_safe_flag),
               sizeof(asyncio::task_handle<int>));
   CHECK(sizeof(asyncio::event) <= 3 * sizeof(void*));

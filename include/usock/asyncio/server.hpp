@@ -21,7 +21,7 @@
 
 namespace usock::asyncio {
 
-template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY>
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY>
 class basic_server;
 
 namespace detail {
@@ -247,20 +247,20 @@ struct started_server {
 /// whose task cannot get a frame is closed and counted (`dropped()`), and the server goes on. Errors:
 /// `address_in_use`, `invalid_argument` (a bad address), `not_enough_memory`, `operation_not_permitted` (no
 /// loop runs on this thread).
-template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY, class Handler>
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY, class Handler>
 detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
                                                        int backlog, usock::error_code& ec) {
   usock::error_code result;
   auto s = basic_server<Backend, Capacity>::start(std::move(handler), host, port, backlog, result);
   return {std::move(s), result, &ec};
 }
-template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY, class Handler>
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY, class Handler>
 detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
                                                        usock::error_code& ec) {
   return start_server<Backend, Capacity>(std::move(handler), host, port, 5, ec);
 }
 #if USOCK_HAS_EXCEPTIONS
-template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY, class Handler>
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY, class Handler>
 detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
                                                        int backlog = 5) {
   usock::error_code result;

@@ -31,7 +31,7 @@
 
 namespace usock::asyncio {
 
-template <polling_backend Backend, std::size_t Capacity = USOCK_POLLER_CAPACITY>
+template <polling_backend Backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY>
 class basic_stream;
 
 namespace detail {
@@ -516,12 +516,12 @@ connector<Backend, Capacity> make_connector(std::string_view host, std::uint16_t
 /// `await asyncio.open_connection(host, port)`: a connected stream. The connection is checked: `connection_refused`,
 /// `timed_out`, `network_unreachable`, `invalid_argument` (a bad address) come from here. A host name is
 /// resolved before connecting, blocking the loop for the lookup (numeric addresses do not).
-template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY>
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY>
 auto open_connection(std::string_view host, std::uint16_t port, usock::error_code& ec) {
   return detail::make_connector<Backend, Capacity>(host, port, &ec);
 }
 #if USOCK_HAS_EXCEPTIONS
-template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_POLLER_CAPACITY>
+template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY>
 auto open_connection(std::string_view host, std::uint16_t port) {
   return detail::make_connector<Backend, Capacity>(host, port, nullptr);
 }

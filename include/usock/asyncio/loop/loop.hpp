@@ -22,6 +22,16 @@
 #include "../task.hpp"
 #include "core.hpp"
 
+#ifndef USOCK_ASYNCIO_CAPACITY
+#ifdef USOCK_POLLER_CAPACITY
+#define USOCK_ASYNCIO_CAPACITY USOCK_POLLER_CAPACITY
+#else
+/// How many sockets one `usock::asyncio` loop waits on at most, unless the build says otherwise (the loop's
+/// tables are fixed, so a board sets it small and a server serving more connections sets it large).
+#define USOCK_ASYNCIO_CAPACITY 4096
+#endif
+#endif
+
 namespace usock::asyncio {
 
 namespace detail {
@@ -36,7 +46,7 @@ inline std::int64_t to_ns(std::chrono::nanoseconds d) noexcept { return d.count(
 
 /// The event loop of one thread, on `Backend`, waiting on at most `Capacity` sockets at once.
 /// Build one and call `run(main())`, or `run_once(max_wait)` from a firmware main loop.
-template <polling_backend Backend, std::size_t Capacity = USOCK_POLLER_CAPACITY>
+template <polling_backend Backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY>
 class basic_loop : public detail::loop_core {
  public:
   using backend_type = Backend;
