@@ -19,9 +19,22 @@
 #include "constants.hpp"
 #include "detail/chrono.hpp"
 #include "detail/read_buffer.hpp"
+#include "detail/platform.hpp"
 #include "error.hpp"
 
+#ifndef USOCK_LINE_LIMIT
+#if USOCK_HOSTED_OS
+#define USOCK_LINE_LIMIT 65536
+#else
+#define USOCK_LINE_LIMIT 4096
+#endif
+#endif
+
 namespace usock {
+
+/// The longest line `readline()` returns, its `\n` included (`USOCK_LINE_LIMIT`: 64 KiB on a hosted system, as
+/// CPython's asyncio streams, 4 KiB on firmware); a longer one is `message_size`, losing nothing.
+inline constexpr std::size_t default_line_limit = USOCK_LINE_LIMIT;
 
 /// What `accept()` returns: `auto [conn, addr] = server.accept();`.
 template <class Socket>
@@ -235,20 +248,27 @@ class basic_socket {
 
   /// `readline()`: reads through the next `\n` (included), or to EOF. Reads in blocks, keeping what follows
   /// the line in the socket for the next call (`recv` and the other reads return it first). On an error,
-  /// returns the partial line read before it.
+  /// returns the partial line read before it. A line longer than `usock::default_line_limit` bytes (a peer that
+  /// never sends `\n` must not exhaust memory) is `message_size`, with the first `default_line_limit` bytes
+  /// returned; the throwing form puts them back instead, so the next read returns them.
   std::string readline(usock::error_code& ec) {
     std::string line;
-    readline(line, ec);
+    readline(line, default_line_limit, ec);
     return line;
   }
 
   /// `readline()` into `line`, as `std::getline`: `line` is cleared first and its capacity reused, so reading
   /// many lines into one string allocates only when a line is longer than any before. Returns `line.size()`
   /// (0 at EOF). On an error, `line` holds the partial line read before it.
-  std::size_t readline(std::string& line, usock::error_code& ec) {
+  std::size_t readline(std::string& line, usock::error_code& ec) { return readline(line, default_line_limit, ec); }
+
+  /// `readline()` with a line limit of its own: a line of more than `limit` bytes, its `\n` included, is
+  /// `message_size`, with its first `limit` bytes in `line` (nothing is lost: the rest stays in the socket).
+  /// Errors: as `recv`; `invalid_argument` for a limit of 0.
+  std::size_t readline(std::string& line, std::size_t limit, usock::error_code& ec) {
     if (buffered() != 0) {  // the usual case: the whole line is buffered already
       const std::string_view view = buffer_->view();
-      if (const std::size_t nl = view.find('\n'); nl != std::string_view::npos) {
+      if (const std::size_t nl = view.find('\n'); nl != std::string_view::npos && nl < limit) {
         line.assign(view.data(), nl + 1);
         buffer_->consume(nl + 1);
         if (ec) ec.clear();
@@ -257,15 +277,22 @@ class basic_socket {
     }
     line.clear();
     if (!check(ec)) return 0;
+    if (limit == 0) return ec = detail::make_error(std::errc::invalid_argument), 0;
     const auto deadline = start_deadline();
     for (;;) {
       if (buffered() != 0) {
         const std::string_view view = buffer_->view();
+        const std::size_t room = limit - line.size();
         const std::size_t nl = view.find('\n');
-        const std::size_t take = nl == std::string_view::npos ? view.size() : nl + 1;
+        if (nl != std::string_view::npos && nl < room) {
+          line.append(view.data(), nl + 1);
+          buffer_->consume(nl + 1);
+          return line.size();
+        }
+        const std::size_t take = view.size() < room ? view.size() : room;
         line.append(view.data(), take);
         buffer_->consume(take);
-        if (nl != std::string_view::npos) return line.size();
+        if (line.size() == limit) return ec = detail::make_error(std::errc::message_size), line.size();
       }
       if (!ensure_buffer(ec)) return line.size();
       const std::size_t n = recv_direct(buffer_->free_space(), deadline, ec);
@@ -388,9 +415,10 @@ class basic_socket {
     readline(line);
     return line;
   }
-  std::size_t readline(std::string& line) {
+  std::size_t readline(std::string& line) { return readline(line, default_line_limit); }
+  std::size_t readline(std::string& line, std::size_t limit) {
     usock::error_code ec;
-    readline(line, ec);
+    readline(line, limit, ec);
     if (ec) {
       put_back_and_throw(line, ec, "readline");
     }

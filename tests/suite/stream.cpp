@@ -132,3 +132,53 @@ TEST_CASE("readline into a string reuses it, as std::getline", "[stream]") {
   CHECK(server.readline(line) == 0);
   CHECK(line.empty());
 }
+
+TEST_CASE("readline stops at its line limit with message_size and loses nothing", "[stream][errors]") {
+  auto [client, server] = connected_pair();
+  std::string long_line;
+  for (int i = 0; i < 100; ++i) long_line += static_cast<char>('a' + i % 26);
+  long_line += '\n';
+  client.sendall(long_line);
+  client.sendall("short\n");
+
+  // error_code form: the first `limit` bytes come back with the error, the rest stays in the socket.
+  std::string line;
+  usock::error_code ec;
+  CHECK(server.readline(line, 40, ec) == 40);
+  CHECK(ec == std::errc::message_size);
+  CHECK(line == long_line.substr(0, 40));
+  CHECK(server.readline(line, 200, ec) == 61);
+  CHECK(!ec);
+  CHECK(line == long_line.substr(40));
+
+  // A line of exactly `limit` bytes, its newline included, is within the limit.
+  CHECK(server.readline(line, 6, ec) == 6);
+  CHECK(!ec);
+  CHECK(line == "short\n");
+
+  // Throwing form: the bytes are put back, so the next read returns the whole line.
+  client.sendall(long_line);
+  try {
+    server.readline(line, 50);
+    FAIL("readline past its limit did not throw");
+  } catch (const usock::error& e) {
+    CHECK(e.code() == std::errc::message_size);
+  }
+  CHECK(server.readline() == long_line);
+
+  CHECK(error_of([&](auto& code) { server.readline(line, 0, code); }) == std::errc::invalid_argument);
+}
+
+TEST_CASE("readline's default limit ends a line that never ends", "[stream][errors]") {
+  auto [client, server] = connected_pair();
+  const std::string endless(usock::default_line_limit + 1000, 'x');
+  background writer([&] { client.sendall(endless); });
+  usock::error_code ec;
+  const std::string line = server.readline(ec);
+  CHECK(ec == std::errc::message_size);
+  CHECK(line.size() == usock::default_line_limit);
+  writer.join();
+  std::string rest(1000, '\0');
+  CHECK(server.readinto(rest) == 1000);
+  CHECK(rest == std::string(1000, 'x'));
+}
