@@ -28,8 +28,8 @@
 #include "constants.hpp"
 #include "detail/chrono.hpp"
 #include "detail/lwip_raw_pool.hpp"
+#include "detail/lwip_sys_clock.hpp"
 #include "detail/scan_poll_set.hpp"
-#include "detail/sys_now_clock.hpp"
 
 namespace usock {
 
@@ -49,7 +49,7 @@ struct lwip_raw {
   static constexpr int default_backlog = USOCK_LWIP_RAW_DEFAULT_BACKLOG;
 
   /// Milliseconds from lwIP's `sys_now()`, extended past its 32-bit wrap (every 49.7 days), read under the
-  /// stack's lock (detail/sys_now_clock.hpp).
+  /// stack's lock (detail/lwip_sys_clock.hpp).
   using clock = detail::sys_now_clock<detail::lwip_raw_impl::stack_lock>;
 
   /// The poll hook: services the network interface (reads received frames into lwIP) and calls

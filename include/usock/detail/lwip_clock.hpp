@@ -9,7 +9,7 @@
 
 #include "lwip_config.hpp"
 #include "platform.hpp"
-#include "sys_now_clock.hpp"
+#include "lwip_sys_clock.hpp"
 
 #ifndef USOCK_LWIP_STEADY_CLOCK
 #define USOCK_LWIP_STEADY_CLOCK USOCK_HOSTED_OS
@@ -18,7 +18,7 @@
 namespace usock {
 
 /// A `std::chrono` clock on lwIP's `sys_now()` (milliseconds, extended past the 32-bit wrap), read under lwIP's
-/// `SYS_ARCH_PROTECT` (detail/sys_now_clock.hpp).
+/// `SYS_ARCH_PROTECT` (detail/lwip_sys_clock.hpp).
 using lwip_sys_clock = detail::sys_now_clock<detail::arch_protect>;
 
 }  // namespace usock
