@@ -1,6 +1,8 @@
-/* lwIP options of the echo firmware (both images, usock and plain C): a small Cortex-M4F board with one
- * Ethernet interface, NO_SYS=1, IPv4 and TCP only, no statistics or assertions. docs/bare-metal.md explains
- * the settings usock::lwip_raw requires. */
+/* lwIP options: the board stack (NO_SYS=1, lwIP built with arm-none-eabi-gcc into the echo firmware).
+ * For: both echo images (usock and plain C) on QEMU's mps2-an386, a small Cortex-M4F board with one Ethernet
+ *      interface (the LAN9118): IPv4 and TCP only, no statistics or assertions, pools sized for a few clients.
+ * Shares: nothing with the host stacks: they need threads, IPv6, UDP, DNS and statistics this image does not.
+ *      docs/bare-metal.md explains the settings usock::lwip_raw requires. */
 #ifndef FIRMWARE_LWIPOPTS_H
 #define FIRMWARE_LWIPOPTS_H
 
