@@ -20,10 +20,10 @@ struct fresh_network {
 struct fixture : fresh_network {
   ut::network_type& net = ut::network();
   ut::socket server;
-  line_client<ut::backend> client{{"192.168.1.20", 7000}, 2s};
+  line_client<ut::backend> client{{"127.0.0.1", 7000}, 2s};
 
   fixture() {
-    server.bind({"192.168.1.20", 7000});
+    server.bind({"127.0.0.1", 7000});
     server.listen();
     std::error_code ec;
     client.connect(ec);  // completes at once: the connection waits in the listener's queue

@@ -29,12 +29,12 @@ int main() {
   net.reset();
   std::error_code ec;
   ut::socket server(usock::af_inet, usock::sock_stream, ec);
-  server.bind({"192.168.1.20", 7000}, ec);
+  server.bind({"127.0.0.1", 7000}, ec);
   server.listen(1, ec);
-  expect(!ec, "listen on 192.168.1.20:7000", ec);
+  expect(!ec, "listen on 127.0.0.1:7000", ec);
   ut::socket client(usock::af_inet, usock::sock_stream, ec);
   client.settimeout(2s, ec);
-  client.connect({"192.168.1.20", 7000}, ec);
+  client.connect({"127.0.0.1", 7000}, ec);
   expect(!ec, "connect", ec);
   auto [conn, peer] = server.accept(ec);
   expect(!ec && peer == client.getsockname(ec), "accept", ec);
