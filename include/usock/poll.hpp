@@ -18,10 +18,9 @@
 #include "basic_socket.hpp"
 #include "constants.hpp"
 #include "detail/chrono.hpp"
+#include "detail/poll_storage.hpp"
 #include "error.hpp"
 #include "usock.hpp"
-
-#include "detail/poll_storage.hpp"
 
 namespace usock {
 
