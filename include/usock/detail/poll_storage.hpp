@@ -101,10 +101,6 @@ class handle_map {
   handle_map() noexcept { clear_slots(table_.data(), table_.capacity()); }
   handle_map(const handle_map&) = delete;
   handle_map& operator=(const handle_map&) = delete;
-  handle_map(handle_map&& other) noexcept : table_(static_cast<decltype(table_)&&>(other.table_)), size_(other.size_) {
-    other.size_ = 0;
-    clear_slots(other.table_.data(), other.table_.capacity());
-  }
   handle_map& operator=(handle_map&&) = delete;
 
   std::size_t size() const noexcept { return size_; }

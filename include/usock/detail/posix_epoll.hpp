@@ -70,12 +70,6 @@ class epoll_poll_set {
   epoll_poll_set() noexcept = default;
   epoll_poll_set(const epoll_poll_set&) = delete;
   epoll_poll_set& operator=(const epoll_poll_set&) = delete;
-  epoll_poll_set(epoll_poll_set&& other) noexcept
-      : epfd_(other.epfd_), map_(static_cast<decltype(map_)&&>(other.map_)), seen_(other.seen_),
-        closed_count_(other.closed_count_) {
-    other.epfd_ = -1;
-    other.closed_count_ = 0;
-  }
   epoll_poll_set& operator=(epoll_poll_set&&) = delete;
   ~epoll_poll_set() {
     if (epfd_ >= 0) ::close(epfd_);
