@@ -109,6 +109,16 @@ concept polling_backend =
       { set.wait(timeout_ms, ec) } noexcept -> std::same_as<std::span<const poll_ready<typename B::handle_type>>>;
     };
 
+/// A polling backend whose readiness wait can be cut short from any thread or interrupt handler:
+/// `B::interrupt_wait()` (lock-free) makes the wait in progress, or the next one, return at once with nothing
+/// ready; its readiness set also waits with nothing registered (the wait is then the stack's idle wait). The
+/// raw API is one: its wait runs the poll hook, which no socket can wake from an interrupt handler. Event
+/// loops (usock::asyncio) wake such a backend this way rather than through a loopback connection.
+template <class B>
+concept interruptible_backend = polling_backend<B> && requires {
+  { B::interrupt_wait() } noexcept;
+};
+
 /// A backend that can also resolve host names (`usock::getaddrinfo`, `usock::create_connection`).
 template <class B>
 concept resolving_backend = socket_backend<B> && requires(std::string_view host, std::uint16_t port,

@@ -66,6 +66,25 @@ struct lwip_raw {
     detail::lwip_raw_impl::hooks.poll_context = context;
   }
 
+  /// Registers the wake hook (null: none): `interrupt_wait()` calls it, from whatever thread or interrupt
+  /// handler it runs in, to make a poll hook that sleeps return early. A board whose poll hook sleeps in `WFI`
+  /// needs none (the interrupt that calls `interrupt_wait()` ends the `WFI`); a host hook sleeping on a
+  /// condition variable notifies it here.
+  static void set_wake_hook(detail::lwip_raw_impl::wake_hook hook, void* context = nullptr) noexcept {
+    detail::lwip_raw_impl::hooks.wake = hook;
+    detail::lwip_raw_impl::hooks.wake_context = context;
+  }
+
+  /// Makes the readiness wait in progress (`usock::basic_poller::wait_once`), or the next one, return at once,
+  /// with what is ready or nothing. Lock-free: callable from any thread or interrupt handler (an event loop's
+  /// `thread_safe_flag::set()` uses it). `basic_poller::poll` waits on for its timeout; blocking socket calls
+  /// do not see it.
+  static void interrupt_wait() noexcept {
+    detail::lwip_raw_impl::wait_interrupted.store(true, std::memory_order_release);
+    const auto& h = detail::lwip_raw_impl::hooks;
+    if (h.wake) h.wake(h.wake_context);
+  }
+
 #if USOCK_LWIP_RAW_LOCK_HOOK
   /// Registers the lock hook (both null: none). usock holds the lock during every lwIP call and callback it
   /// makes, releases it before running the poll hook, and never takes it twice, so a plain mutex does.
@@ -502,8 +521,9 @@ struct lwip_raw {
   static void set_poll_events(poll_entry& entry, unsigned events) noexcept { entry.events = events; }
   static unsigned poll_revents(const poll_entry& entry) noexcept { return entry.revents; }
 
-  /// Checks every entry and, while none is ready, runs the poll hook until `timeout_ms` passes (-1: no limit).
-  /// Returns how many entries are ready. Errors: `operation_not_supported` (it had to wait: no poll hook).
+  /// Checks every entry and, while none is ready, runs the poll hook until `timeout_ms` passes (-1: no limit)
+  /// or `interrupt_wait()` is called. With no entries it is the stack's idle wait. Returns how many entries are
+  /// ready. Errors: `operation_not_supported` (it had to wait: no poll hook).
   static std::size_t poll(poll_entry* entries, std::size_t count, int timeout_ms, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -517,6 +537,7 @@ struct lwip_raw {
       }
       std::int32_t left;
       if (ready || !time_left(start, timeout_ms, left)) return ready;
+      if (wait_interrupted.exchange(false, std::memory_order_acq_rel)) return 0;
       if (!hooks.poll) return ec = make(std::errc::operation_not_supported), 0;
       unlock();
       hooks.poll(hooks.poll_context, left);

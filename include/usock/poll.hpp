@@ -88,6 +88,19 @@ class basic_poller {
       if (!ready.empty() || wait_ms == 0) return ready;
     }
   }
+  /// One wait of the readiness set, at most `timeout` (`std::nullopt`: no limit): as `poll`, but it may return
+  /// nothing before the time is up (a signal, or `Backend::interrupt_wait()`). For event loops, which look at
+  /// their timers and flags after every wait anyway.
+  std::span<const ready_entry> wait_once(std::optional<std::chrono::milliseconds> timeout, usock::error_code& ec) noexcept {
+    int wait_ms = -1;
+    if (timeout) {
+      const auto ms = timeout->count();
+      wait_ms = ms <= 0 ? 0 : static_cast<int>(ms < INT_MAX ? ms : INT_MAX);
+    }
+    const auto ready = set_.wait(wait_ms, ec);
+    if (ec) return {};
+    return ready;
+  }
   template <class Rep, class Period>
   std::span<const ready_entry> poll(std::chrono::duration<Rep, Period> timeout, usock::error_code& ec) noexcept {
     return poll(std::optional(std::chrono::ceil<std::chrono::milliseconds>(timeout)), ec);

@@ -1,8 +1,8 @@
 // Proves that usock's send, receive, accept and connect paths never touch the heap on the POSIX backend, with
 // real loopback sockets, by counting every operator new and malloc the calling thread makes while armed; and
 // that the allocating conveniences (recv(max), read, readline) are seen allocating, so the counter works.
-#define CATCH_CONFIG_RUNNER
 #include "catch.hpp"
+#include "catch_runner.hpp"  // Catch2's implementation and session: usock_catch_runner
 
 #include <array>
 #include <chrono>
@@ -234,5 +234,6 @@ TEST_CASE("recv(max), read and readline allocate, and the counter sees it", "[al
 int main(int argc, char** argv) {
   if (!usock_alloc::counts_malloc())
     std::fprintf(stderr, "note: not glibc; counting operator new only, not malloc\n");
-  return Catch::Session().run(argc, argv);
+  if (int rc = usock_test::catch_apply_command_line(argc, argv); rc != 0) return rc;
+  return usock_test::catch_run();
 }

@@ -1,7 +1,7 @@
 // The shared test suite's main: starts the backend's environment (an lwIP stack, say), runs Catch2, and fails
-// the run if the process holds a different number of descriptors afterwards than before.
-#define CATCH_CONFIG_RUNNER
-#include "catch.hpp"
+// the run if the process holds a different number of descriptors afterwards than before. Catch2's implementation
+// is usock_catch_runner's (catch_runner.cpp).
+#include "catch_runner.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -22,13 +22,12 @@ std::size_t open_descriptors() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Catch::Session session;
-  if (int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
+  if (int rc = usock_test::catch_apply_command_line(argc, argv); rc != 0) return rc;
   int failed = 0;
   {
     usock_test::environment env;
     const std::size_t before = open_descriptors();
-    failed = session.run();
+    failed = usock_test::catch_run();
     const std::size_t after = open_descriptors();
     if (after != before) {
       std::fprintf(stderr, "descriptor leak: %zu open before the tests, %zu after\n", before, after);

@@ -4,6 +4,7 @@
 /// receive queue of each slot, and the callbacks lwIP calls. Everything here runs with the stack's lock held
 /// (the lock hook, or a single thread).
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -34,14 +35,21 @@ using poll_hook = void (*)(void* context, std::int32_t max_wait_ms);
 /// Takes or releases the stack's lock.
 using lock_hook = void (*)(void* context);
 
+/// Cuts a poll hook's wait short (see `usock::lwip_raw::set_wake_hook`). Called from any thread or interrupt.
+using wake_hook = void (*)(void* context);
+
 struct hooks_t {
   poll_hook poll = nullptr;
   void* poll_context = nullptr;
+  wake_hook wake = nullptr;
+  void* wake_context = nullptr;
   lock_hook lock = nullptr;
   lock_hook unlock = nullptr;
   void* lock_context = nullptr;
 };
 inline hooks_t hooks;
+/// Set by `usock::lwip_raw::interrupt_wait()`: the readiness wait in progress, or the next one, returns.
+inline std::atomic<bool> wait_interrupted{false};
 
 inline void lock() noexcept {
 #if USOCK_LWIP_RAW_LOCK_HOOK

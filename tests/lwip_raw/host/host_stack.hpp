@@ -64,6 +64,7 @@ class stack {
     if (mode_ == mode::threaded) {
       usock::lwip_raw::set_lock_hooks(lock_hook, unlock_hook, this);
       usock::lwip_raw::set_poll_hook(threaded_poll_hook, this);
+      usock::lwip_raw::set_wake_hook(wake_hook, this);
     } else {
       usock::lwip_raw::set_poll_hook(main_loop_poll_hook, this);
     }
@@ -79,6 +80,7 @@ class stack {
       driver_.join();
     }
     usock::lwip_raw::set_poll_hook(nullptr);
+    usock::lwip_raw::set_wake_hook(nullptr);
     usock::lwip_raw::set_lock_hooks(nullptr, nullptr);
     netif_remove(&netif_);
   }
@@ -189,6 +191,16 @@ class stack {
     }
     if (s->netif_.loop_first != nullptr) s->service_locked();
     seen_progress_ = s->progress_;
+  }
+
+  /// usock::lwip_raw::interrupt_wait() from any thread: a poll hook waiting for progress returns.
+  static void wake_hook(void* self) {
+    auto* s = static_cast<stack*>(self);
+    {
+      std::lock_guard<std::mutex> lock(s->mutex_);
+      ++s->progress_;
+    }
+    s->progress_cv_.notify_all();
   }
 
   void service_locked() {

@@ -2,7 +2,10 @@
 /// \file
 /// `usock::asyncio::basic_loop<Backend>`: the event loop of one thread. It adds readiness to the core: a task
 /// waiting on a socket is registered with `usock::basic_poller<Backend, Capacity>` (by handle, through its public
-/// API only) and the loop's idle wait is the poller's `poll`, for as long as the next timer allows.
+/// API only) and the loop's idle wait is the poller's `wait_once`, for as long as the next timer allows (on the
+/// raw API, the poll hook: lwIP is called only from the loop, and tasks resume after the wait, never inside
+/// an lwIP callback). Another thread or an interrupt handler wakes the wait through a loopback connection the
+/// loop opens on first need, or, on an `interruptible_backend`, through `Backend::interrupt_wait()`.
 ///
 /// Registration is lazy: a socket stays registered for the events last waited on after its waiter is woken,
 /// so a task that reads, writes and reads again makes no registration call; a readiness reported with nobody
@@ -55,8 +58,12 @@ class basic_loop : public detail::loop_core {
 
   basic_loop() noexcept {
     now_fn = &now;
-    wake_fn = &wake_thunk;
-    prepare_wake = &prepare_wake_thunk;
+    if constexpr (interruptible_backend<Backend>) {
+      wake_fn = [](loop_core&) noexcept { Backend::interrupt_wait(); };
+    } else {
+      wake_fn = &wake_thunk;
+      prepare_wake = &prepare_wake_thunk;
+    }
   }
   ~basic_loop() {
     if (detail::loop_core::current() == this) detail::loop_core::current() = nullptr;
@@ -96,13 +103,18 @@ class basic_loop : public detail::loop_core {
       const auto ms = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(left < 0 ? 0 : left));
       if (!wait || ms < *wait) wait = ms;
     }
-    if (poller_.size() != 0) {
-      for (auto [fd, events] : poller_.poll(wait, ec)) dispatch(fd, events);
+    // One wait: it may end early (a signal, or a flag set on an interruptible backend); the timers and flags
+    // are looked at again below either way.
+    if constexpr (interruptible_backend<Backend>) {
+      for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);  // with no socket: idle wait
+      if (ec) return 0;
+    } else if (poller_.size() != 0) {
+      for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);
       if (ec) return 0;
     } else if (!has_ready() && wait) {
       // No socket to wait on (some stacks refuse an empty poll): wait for the next timer. A flag waited on
       // keeps the loop's wake-up socket registered, so this wait never needs waking from another thread.
-      std::this_thread::sleep_for(*wait);
+      sleep_idle(*wait);
     }
     fire_timers(now());
     check_flags();
@@ -284,7 +296,15 @@ class basic_loop : public detail::loop_core {
     }
   }
 
+  // A template, so that a backend whose wait is interruptible (firmware, possibly without std::this_thread)
+  // never instantiates it.
+  template <class Duration>
+  static void sleep_idle(Duration d) {
+    std::this_thread::sleep_for(d);
+  }
+
   // ---- waking from another thread: a loopback connection the loop reads ---------------------------------
+  // (Backends that are not interruptible_backend; the others are woken by Backend::interrupt_wait().)
   static void wake_thunk(loop_core& core) noexcept {
     auto& self = static_cast<basic_loop&>(core);
     const handle_type h = self.wake_writer_handle_.load(std::memory_order_acquire);
