@@ -265,7 +265,7 @@ TEST_CASE("stream.read(n) is one read of up to n bytes, \"\" at EOF") {
 
 TEST_CASE("stream.read() reads to EOF") { CHECK(with_connection(read_to_eof) == "written|all 108890|ok"); }
 
-TEST_CASE("stream.readinto is one read; readexactly waits for all, or reports an early EOF with what it read") {
+TEST_CASE("stream.readinto is one read, readexactly waits for all, or reports an early EOF with what it read") {
   CHECK(with_connection(readinto_and_readexactly) == "hell;o;12345|ok;early eof 2 'ab'|no_message_available");
 }
 
@@ -277,7 +277,7 @@ TEST_CASE("stream.readline: a line over the limit is message_size and loses noth
   CHECK(with_connection(line_limits) == "too long'';kept;ab\n;buffer too small;abcdef\n");
 }
 
-TEST_CASE("stream.write queues a bounded amount; drain sends it all") {
+TEST_CASE("stream.write queues a bounded amount and drain sends it all") {
   CHECK(with_connection(bounded_writes) == "queue full;bounded;drained;every accepted byte arrived");
 }
 
@@ -425,7 +425,7 @@ asyncio::task<std::string> wait_for_read_races(connection& c) {
 }
 }  // namespace
 
-TEST_CASE("a cancelled drain leaves the unsent bytes queued; nothing is lost or sent twice") {
+TEST_CASE("a cancelled drain leaves the unsent bytes queued, nothing is lost or sent twice") {
   CHECK(with_connection(cancelled_drain) == "cancelled;rest still queued;every byte arrived once");
 }
 

@@ -143,7 +143,7 @@ TEST_CASE("wait on a closed handle reports bad_file_descriptor rather than a sta
   CHECK(ec == std::errc::bad_file_descriptor);
 }
 
-TEST_CASE("resolve answers numeric text, localhost and \"\" without a resolver; names need LWIP_DNS", "[lwip]") {
+TEST_CASE("resolve answers numeric text, localhost and \"\" without a resolver, and names need LWIP_DNS", "[lwip]") {
   std::error_code ec;
   CHECK(lwip::resolve("10.1.2.3", 7, ec) == std::vector<usock::address>{{"10.1.2.3", 7}});
   CHECK_FALSE(ec);
