@@ -17,6 +17,8 @@
 
 #include <usock/asyncio.hpp>
 
+#include "example_stack.hpp"
+
 namespace asyncio = usock::asyncio;
 
 namespace {
@@ -72,7 +74,8 @@ asyncio::task<int> serve(std::string_view host, std::uint16_t port, int clients)
     co_return 1;
   }
   const auto where = server.getsockname(ec);
-  std::printf("listening on %s port %u\n", host.data(), static_cast<unsigned>(where.port()));
+  std::printf("listening on %s port %u (stack: %s)\n", host.data(), static_cast<unsigned>(where.port()),
+              usock_example::stack_name.data());
   std::fflush(stdout);
   if (clients == 0) {
     co_await server.wait_closed(ec);  // serves until the process is stopped
@@ -109,6 +112,7 @@ int main(int argc, char* argv[]) {
     std::fprintf(stderr, "usage: %s HOST PORT [CLIENTS]\n  for example: %s 0.0.0.0 9000\n", argv[0], argv[0]);
     return 2;
   }
+  usock_example::network_stack stack;  // before any socket: the stack this build runs on
   const int port = std::atoi(argv[2]), clients = argc == 4 ? std::atoi(argv[3]) : 0;
   // Every frame (each connection's handler, each client, the server's accepting task) comes from here.
   static asyncio::static_arena<512 * 1024> arena;

@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 # Debian packages: what the demo needs, and what the default test run needs besides.
 DEMO_PACKAGES=(cmake g++ make)
 TEST_PACKAGES=(catch2 pkg-config python3 liblwip-dev libasio-dev iproute2 clang libclang-rt-14-dev
-               xz-utils debian-archive-keyring gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib binutils-arm-none-eabi
-               qemu-system-arm)
+               clang-16 libclang-rt-16-dev xz-utils debian-archive-keyring gcc-arm-none-eabi
+               libstdc++-arm-none-eabi-newlib binutils-arm-none-eabi qemu-system-arm)
 
 # missing_packages package...: those of the given packages that are not installed.
 missing_packages() {
