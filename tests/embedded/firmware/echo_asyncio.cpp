@@ -1,0 +1,138 @@
+// The seed's echo server on usock::asyncio, built for a Cortex-M4F with lwIP's raw API (NO_SYS=1,
+// -fno-exceptions -fno-rtti): each connection is a task of its own, so up to 8 clients are served at once, and
+// the loop runs from the firmware's own main loop, one turn at a time (run_once), as a camera's main loop that
+// also serves sensors and DMA would run it. The loop's idle wait is the board's poll hook (WFI until the tick
+// or a frame). Coroutine frames come from a fixed static arena, never from the heap (USOCK_ASYNCIO_NO_HEAP),
+// and the read and write buffers of a connection live in its handler's frame: nothing is allocated per message.
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+#include <utility>
+
+#include <usock/asyncio.hpp>
+
+#include "board.h"
+
+namespace asyncio = usock::asyncio;
+
+namespace {
+
+// How many bytes one read takes, and the write queue each stream is given: both in the handler's frame. A
+// write after a read of at most this much always fits (the queue is empty after each drain).
+constexpr std::size_t chunk = 512;
+// Every frame: the main task, the server's state and accepting task, and for each connection its handler and
+// the server's task awaiting it (8 connections at once, and room for more that wait their turn).
+asyncio::static_arena<24 * 1024> arena;
+
+/// One connection: reads into the frame's buffer, writes it back, drains; until EOF or an error.
+asyncio::task<> echo(asyncio::stream conn) {
+  usock::error_code ec;
+  std::array<std::byte, chunk> out;  // the stream's write queue (no heap here)
+  conn.set_write_buffer(out, ec);
+  std::array<std::byte, chunk> data;
+  while (!ec) {
+    const std::size_t n = co_await conn.readinto(data, ec);
+    if (ec || n == 0) break;
+    conn.write(std::span(data).first(n), ec);
+    if (ec) break;
+    co_await conn.drain(ec);
+  }
+  conn.close(ec);
+}
+
+/// The server: listens on port 9000 (4 connections may wait in the accept queue) and serves until the firmware
+/// stops. `server` is main's, so the main loop can read its counters.
+asyncio::task<> serve(asyncio::server& server) {
+  usock::error_code ec;
+  auto started = co_await asyncio::start_server(echo, "0.0.0.0", 9000, 4, ec);
+  if (ec) board_fatal();
+  server = std::move(started);
+  co_await server.wait_closed(ec);
+}
+
+// ---- the boot report, on the board's log (no printf: newlib's would bring its heap) ----
+
+char* append(char* out, const char* text) {
+  while (*text) *out++ = *text++;
+  return out;
+}
+
+char* append(char* out, std::size_t value) {
+  char digits[12];
+  int n = 0;
+  do digits[n++] = static_cast<char>('0' + value % 10); while ((value /= 10) != 0);
+  while (n) *out++ = digits[--n];
+  return out;
+}
+
+void log_line(std::initializer_list<const char*> texts, std::initializer_list<std::size_t> values) {
+  char line[160];
+  char* out = line;
+  auto v = values.begin();
+  for (const char* t : texts) {
+    out = append(out, t);
+    if (v != values.end()) out = append(out, *v++);
+  }
+  *out++ = '\n';
+  *out = '\0';
+  board_log(line);
+}
+
+/// What one connection costs: its handler's frame and the server's frame that awaits it, as the arena sees
+/// them (each rounded up to its size class). Called before the loop serves, so the probe frames are freed into
+/// the arena's free lists and reused by the first connection.
+void report_frames(const asyncio::loop& loop) {
+  constexpr std::size_t header = sizeof(asyncio::detail::frame_header);
+  std::size_t handler = 0, outer = 0;
+  {
+    auto probe = echo(asyncio::stream(usock::socket::adopt(usock::lwip_raw::invalid_handle)));
+    handler = arena.last_request();
+    auto wrapper = asyncio::detail::serve_connection<usock::lwip_raw, USOCK_ASYNCIO_CAPACITY>(nullptr, {});
+    outer = arena.last_request();
+  }
+  const std::size_t per_connection =
+      asyncio::frame_arena::block_size(handler) + asyncio::frame_arena::block_size(outer);
+  log_line({"echo_asyncio: handler frame ", " bytes (", "-byte arena block), server's task per connection ",
+            " bytes (", "-byte block): ", " bytes of arena per connection"},
+           {handler - header, asyncio::frame_arena::block_size(handler), outer - header,
+            asyncio::frame_arena::block_size(outer), per_connection});
+  log_line({"echo_asyncio: arena ", " bytes, loop ", " bytes (", " sockets), stream ", " bytes"},
+           {arena.capacity(), sizeof loop, std::size_t{USOCK_ASYNCIO_CAPACITY}, sizeof(asyncio::stream)});
+}
+
+}  // namespace
+
+int main() {
+  board_init();
+  usock::lwip_raw::set_poll_hook(board_poll);
+
+  asyncio::arena_scope scope(arena);  // every coroutine frame comes from the arena
+  // The loop (its tables sized for USOCK_ASYNCIO_CAPACITY sockets, 16 here) and the server live in main's
+  // frame, which never returns: no static destructor to register.
+  asyncio::loop loop;
+  asyncio::server server;
+  usock::error_code ec;
+  loop.enter(ec);
+  if (ec) board_fatal();
+  report_frames(loop);
+  auto main_task = asyncio::create_task(serve(server), ec);
+  if (ec) board_fatal();
+
+  // The firmware's main loop: one turn of the asyncio loop (due timers, readiness, the tasks that were ready),
+  // waiting at most 100 ms in the poll hook; then whatever else the firmware does (sensors, DMA). The first
+  // turn opens the listener; the first wait prints the board's "network up" line.
+  std::size_t reported = 0;
+  for (;;) {
+    loop.run_once(std::chrono::milliseconds(100), ec);
+    if (ec) board_fatal();
+    if (arena.high_water() > reported) {  // the arena's high-water mark, each time it rises
+      reported = arena.high_water();
+      log_line({"echo_asyncio: arena high-water mark ", " bytes (", " in use) with ",
+                " connections running; accepted ", ", dropped for want of a frame "},
+               {reported, arena.in_use(), server.running(), server.accepted(), server.dropped()});
+    }
+  }
+}
