@@ -389,6 +389,9 @@ def echo_mode(args):
             raise failure(f"{label}: QEMU exited on its own, {exit_meaning(b.exit_status)}")
         if b.quit_status != 0:
             raise failure(f"{label}: QEMU did not exit cleanly on the monitor's quit (status {b.quit_status})")
+        for line in b.lines:  # what the firmware reported on its log (the asyncio image: frames and arena)
+            if line.startswith("echo_"):
+                print(f"  board| {line}")
         results.append((label, figures))
     client = "CPython socket" if args.client == "python" else "usock POSIX backend"
     print(f"\nFigures through QEMU's user network, client: {client} (RTT: median of 200 round trips of 32 "

@@ -20,9 +20,11 @@ namespace asyncio = usock::asyncio;
 
 namespace {
 
-// How many bytes one read takes, and the write queue each stream is given: both in the handler's frame. A
-// write after a read of at most this much always fits (the queue is empty after each drain).
-constexpr std::size_t chunk = 512;
+// One read takes at most `chunk` bytes (as the blocking image's recv); what the stack does not take of its echo
+// at once waits in the stream's write queue, `queue` bytes. Both live in the handler's frame, sized so that the
+// frame fits a 2 KiB block of the arena.
+constexpr std::size_t chunk = 1024;
+constexpr std::size_t queue = 512;
 // Every frame: the main task, the server's state and accepting task, and for each connection its handler and
 // the server's task awaiting it (8 connections at once, and room for more that wait their turn).
 asyncio::static_arena<24 * 1024> arena;
@@ -30,24 +32,27 @@ asyncio::static_arena<24 * 1024> arena;
 /// One connection: reads into the frame's buffer, writes it back, drains; until EOF or an error.
 asyncio::task<> echo(asyncio::stream conn) {
   usock::error_code ec;
-  std::array<std::byte, chunk> out;  // the stream's write queue (no heap here)
-  conn.set_write_buffer(out, ec);
+  std::array<std::byte, queue> pending;  // the stream's write queue (no heap here)
+  conn.set_write_buffer(pending, ec);
   std::array<std::byte, chunk> data;
   while (!ec) {
     const std::size_t n = co_await conn.readinto(data, ec);
     if (ec || n == 0) break;
-    conn.write(std::span(data).first(n), ec);
-    if (ec) break;
-    co_await conn.drain(ec);
+    for (auto rest = std::span<const std::byte>(data).first(n); !rest.empty();) {
+      rest = rest.subspan(conn.write(rest, ec));  // sent, or queued; a full queue takes the rest after the drain
+      if (ec && ec != std::errc::no_buffer_space) break;
+      co_await conn.drain(ec);
+      if (ec) break;
+    }
   }
   conn.close(ec);
 }
 
-/// The server: listens on port 9000 (4 connections may wait in the accept queue) and serves until the firmware
+/// The server: listens on port 9000 (8 connections may wait in the accept queue) and serves until the firmware
 /// stops. `server` is main's, so the main loop can read its counters.
 asyncio::task<> serve(asyncio::server& server) {
   usock::error_code ec;
-  auto started = co_await asyncio::start_server(echo, "0.0.0.0", 9000, 4, ec);
+  auto started = co_await asyncio::start_server(echo, "0.0.0.0", 9000, 8, ec);
   if (ec) board_fatal();
   server = std::move(started);
   co_await server.wait_closed(ec);
