@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <system_error>
 #include <utility>
@@ -58,54 +59,46 @@ asyncio::task<> serve(asyncio::server& server) {
   co_await server.wait_closed(ec);
 }
 
-// ---- the boot report, on the board's log (no printf: newlib's would bring its heap) ----
+// ---- what it costs, on the board's log (no printf: newlib's would bring its heap) ----
 
-char* append(char* out, const char* text) {
-  while (*text) *out++ = *text++;
-  return out;
-}
-
-char* append(char* out, std::size_t value) {
-  char digits[12];
-  int n = 0;
-  do digits[n++] = static_cast<char>('0' + value % 10); while ((value /= 10) != 0);
-  while (n) *out++ = digits[--n];
-  return out;
-}
-
-void log_line(std::initializer_list<const char*> texts, std::initializer_list<std::size_t> values) {
+/// Prints `format` with each '#' replaced by the next of `values`, in decimal.
+void log_values(const char* format, std::initializer_list<std::size_t> values) {
   char line[160];
   char* out = line;
-  auto v = values.begin();
-  for (const char* t : texts) {
-    out = append(out, t);
-    if (v != values.end()) out = append(out, *v++);
+  const std::size_t* v = values.begin();
+  for (; *format; ++format) {
+    if (*format != '#') {
+      *out++ = *format;
+      continue;
+    }
+    char digits[10];
+    int n = 0;
+    std::size_t x = *v++;
+    do digits[n++] = static_cast<char>('0' + x % 10); while ((x /= 10) != 0);
+    while (n) *out++ = digits[--n];
   }
   *out++ = '\n';
   *out = '\0';
   board_log(line);
 }
 
-/// What one connection costs: its handler's frame and the server's frame that awaits it, as the arena sees
-/// them (each rounded up to its size class). Called before the loop serves, so the probe frames are freed into
-/// the arena's free lists and reused by the first connection.
+/// What one connection costs: its handler's frame and the server's task that awaits it, as the arena sees them
+/// (the frame with the arena's header, rounded up to its size class). Called before the loop serves: the probe
+/// frames go back to the arena's free lists, and the first connection reuses them.
 void report_frames(const asyncio::loop& loop) {
-  constexpr std::size_t header = sizeof(asyncio::detail::frame_header);
-  std::size_t handler = 0, outer = 0;
+  using asyncio::frame_arena;
+  std::size_t handler, outer;
   {
     auto probe = echo(asyncio::stream(usock::socket::adopt(usock::lwip_raw::invalid_handle)));
     handler = arena.last_request();
     auto wrapper = asyncio::detail::serve_connection<usock::lwip_raw, USOCK_ASYNCIO_CAPACITY>(nullptr, {});
     outer = arena.last_request();
   }
-  const std::size_t per_connection =
-      asyncio::frame_arena::block_size(handler) + asyncio::frame_arena::block_size(outer);
-  log_line({"echo_asyncio: handler frame ", " bytes (", "-byte arena block), server's task per connection ",
-            " bytes (", "-byte block): ", " bytes of arena per connection"},
-           {handler - header, asyncio::frame_arena::block_size(handler), outer - header,
-            asyncio::frame_arena::block_size(outer), per_connection});
-  log_line({"echo_asyncio: arena ", " bytes, loop ", " bytes (", " sockets), stream ", " bytes"},
-           {arena.capacity(), sizeof loop, std::size_t{USOCK_ASYNCIO_CAPACITY}, sizeof(asyncio::stream)});
+  const std::size_t header = sizeof(asyncio::detail::frame_header);
+  log_values("echo_asyncio: handler frame # B (block #), server task # B (block #): # B of arena per connection; "
+             "arena # B, loop # B",
+             {handler - header, frame_arena::block_size(handler), outer - header, frame_arena::block_size(outer),
+              frame_arena::block_size(handler) + frame_arena::block_size(outer), arena.capacity(), sizeof loop});
 }
 
 }  // namespace
@@ -135,9 +128,7 @@ int main() {
     if (ec) board_fatal();
     if (arena.high_water() > reported) {  // the arena's high-water mark, each time it rises
       reported = arena.high_water();
-      log_line({"echo_asyncio: arena high-water mark ", " bytes (", " in use) with ",
-                " connections running; accepted ", ", dropped for want of a frame "},
-               {reported, arena.in_use(), server.running(), server.accepted(), server.dropped()});
+      log_values("echo_asyncio: arena high-water # B, # connections", {reported, server.running()});
     }
   }
 }
