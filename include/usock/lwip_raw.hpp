@@ -312,6 +312,7 @@ struct lwip_raw {
           const err_t err = tcp_write(pcb, data.data(), n, TCP_WRITE_FLAG_COPY);
           if (err == ERR_OK) {
             tcp_output(pcb);
+            s->starved = false;
             ec.clear();
             return n;
           }
@@ -320,8 +321,12 @@ struct lwip_raw {
           out_of_memory = true;
         }
       }
-      // No room, or still connecting: never wait in non-blocking mode (MicroPython waits up to 10 s here).
-      if (s->nonblocking) return ec = make(std::errc::resource_unavailable_try_again), 0;
+      // No room, or still connecting: never wait in non-blocking mode (MicroPython waits up to 10 s here). Out
+      // of memory, the socket is not writable until the poll hook has run (slot::starved).
+      if (s->nonblocking) {
+        if (out_of_memory) s->starved = true, s->starved_at = hook_runs;
+        return ec = make(std::errc::resource_unavailable_try_again), 0;
+      }
       if (out_of_memory ? !poll_once(h, s, memory_retry_ms, ec) : !block(h, s, -1, ec, writable)) return 0;
     }
   }
@@ -539,9 +544,7 @@ struct lwip_raw {
       if (ready || !time_left(start, timeout_ms, left)) return ready;
       if (wait_interrupted.exchange(false, std::memory_order_acq_rel)) return 0;
       if (!hooks.poll) return ec = make(std::errc::operation_not_supported), 0;
-      unlock();
-      hooks.poll(hooks.poll_context, left);
-      lock();
+      run_poll_hook(left);
     }
   }
 
@@ -570,11 +573,7 @@ struct lwip_raw {
     std::int32_t left;
     bool ok = err == ERR_OK;
     if (err == ERR_INPROGRESS) {
-      while (!l->done && time_left(start, timeout_ms, left) && hooks.poll) {
-        unlock();
-        hooks.poll(hooks.poll_context, left);
-        lock();
-      }
+      while (!l->done && time_left(start, timeout_ms, left) && hooks.poll) run_poll_hook(left);
       ok = l->done && l->found;
       if (ok) ip_addr_copy(ip, l->ip);
     }
@@ -613,7 +612,9 @@ struct lwip_raw {
     switch (s.st) {
       case state::listening: return !s.pcb;
       case state::connecting: return s.error != 0;
-      case state::connected: return s.error || s.tx_shut || !s.pcb || send_room(s.pcb) > 0;
+      case state::connected:
+        return s.error || s.tx_shut || !s.pcb ||
+               (send_room(s.pcb) > 0 && !(s.starved && s.starved_at == detail::lwip_raw_impl::hook_runs));
       default: return true;
     }
   }
@@ -635,9 +636,7 @@ struct lwip_raw {
   static bool poll_once(handle_type h, slot*& s, std::int32_t max_wait_ms, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     if (!hooks.poll) return ec = make(std::errc::operation_not_supported), false;
-    unlock();
-    hooks.poll(hooks.poll_context, max_wait_ms);
-    lock();
+    run_poll_hook(max_wait_ms);
     s = find(h);
     if (!s) return ec = make(std::errc::bad_file_descriptor), false;
     return true;

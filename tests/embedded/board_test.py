@@ -13,7 +13,9 @@ it does not go) and must not have exited on its own: the firmware's fault handle
 Other modes: --fault-probe ELF boots an image that lets 500 ticks pass and then faults on purpose, and checks
 that the ticks took about half a second and the exit status the fault handlers give; --stall-survey N runs N
 bulk echoes of 4 MiB per image and prints how many stalled (to compare the naive C server with the careful
-one); --frames N counts the frames on the board's network during N round trips (QEMU's filter-dump).
+one); --frames N counts the frames on the board's network during N round trips (QEMU's filter-dump);
+--bulk-clients N runs N bulk echoes of 1 MiB each way at once per image (memory pressure: lwIP runs out of
+segments and buffers), then a small echo, and prints how long each took and its longest wait.
 Exit status 77 (a skip) only when qemu-system-arm is missing.
 """
 import argparse
@@ -389,6 +391,9 @@ def echo_mode(args):
             raise failure(f"{label}: QEMU exited on its own, {exit_meaning(b.exit_status)}")
         if b.quit_status != 0:
             raise failure(f"{label}: QEMU did not exit cleanly on the monitor's quit (status {b.quit_status})")
+        for line in b.lines:  # what the firmware reported on its log (the asyncio image: frames and arena)
+            if line.startswith("echo_"):
+                print(f"  board| {line}")
         results.append((label, figures))
     client = "CPython socket" if args.client == "python" else "usock POSIX backend"
     print(f"\nFigures through QEMU's user network, client: {client} (RTT: median of 200 round trips of 32 "
@@ -440,6 +445,35 @@ def stall_mode(args):
               f"{max(times):.2f} s", flush=True)
 
 
+def bulk_clients_mode(args):
+    """N clients at once, each echoing 1 MiB each way (bulk()); all must finish, then the board must still serve."""
+    for label, elf, _ in args.image:
+        with board(args.qemu, elf) as b:
+            results, errors = {}, []
+
+            def client(index):
+                try:
+                    results[index] = bulk(b.port, size=1 * MiB, seed=index)
+                except Exception as e:  # reported by the main thread
+                    errors.append(f"client {index}: {e!r}")
+
+            start = time.perf_counter()
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(args.bulk_clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - start
+            if errors:
+                raise failure(f"{label}: " + "; ".join(errors))
+            small_echo(b.port)
+            b.check_alive()
+        print(f"{label}: {args.bulk_clients} clients echoing 1 MiB each way at once, all byte-exact, in "
+              f"{elapsed:.2f} s; each client's time "
+              f"{', '.join(f'{results[i][1]:.2f}' for i in sorted(results))} s, longest wait between echoed "
+              f"bytes {max(r[2] for r in results.values()):.2f} s; the board serves afterwards", flush=True)
+
+
 def frames_mode(args):
     """Frames on the board's network during N round trips of 32 bytes, and how many the board sent."""
     board_address = bytes([10, 0, 2, 15])
@@ -469,6 +503,7 @@ def main():
     parser.add_argument("--stall-survey", type=int, help="runs of 4 MiB per image, timed")
     parser.add_argument("--frames", type=int, help="round trips per image, counting the frames on the network")
     parser.add_argument("--stall-seconds", type=float, default=0.5, help="a wait this long counts as a stall")
+    parser.add_argument("--bulk-clients", type=int, help="clients echoing 1 MiB each way at once, per image")
     args = parser.parse_args()
     qemu = shutil.which(args.qemu)
     if not qemu:
@@ -482,6 +517,8 @@ def main():
             stall_mode(args)
         elif args.frames:
             frames_mode(args)
+        elif args.bulk_clients:
+            bulk_clients_mode(args)
         else:
             echo_mode(args)
     except (failure, OSError) as e:

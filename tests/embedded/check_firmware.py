@@ -12,6 +12,11 @@ Prints both images' text/data/bss (arm-none-eabi-size) and their ratio, and wher
 - usock's code defines or refers to exception or RTTI machinery (__cxa_*, _Unwind_*, __gxx_personality_*,
   typeinfo) or to a heap allocator.
 When the image has something it should not, the chain of archive members that pulled it in is printed.
+
+With --asyncio-elf (the asyncio echo image, usock::asyncio on lwip_raw): prints its sizes beside the blocking
+usock image's (--usock-elf) and where its bytes come from, and fails when its text is more than
+--max-text-over bytes larger than the blocking image's (default 6144), or when it breaks the same rules as the
+usock image above (exception, heap or strerror machinery in the image; exception, RTTI or heap use in its code).
 """
 import argparse
 import re
@@ -139,20 +144,93 @@ def demangle(names):
         return list(names)
 
 
+def forbidden(args, elf, map_file, obj, name):
+    """What the image `elf` and its program's object `obj` may not contain: exception, RTTI or heap use in the
+    program's code; exception machinery, a heap allocator or the strerror table in the image."""
+    failures = []
+    defined = symbols(args.nm, obj)
+    undefined = symbols(args.nm, obj, undefined=True)
+    for s in sorted(defined | undefined):
+        if EXCEPTION_SYMBOLS.match(s):
+            failures.append(f"{name}'s code refers to exception/RTTI machinery: {s}")
+        if s.startswith(("_ZTI", "_ZTS")):
+            failures.append(f"{name}'s code has typeinfo: {s}")
+    for s in sorted(undefined):
+        if HEAP_SYMBOLS.match(s):
+            failures.append(f"{name}'s code refers to a heap allocator: {s}")
+
+    image = symbols(args.nm, elf)
+    chain = archive_chain(map_file)
+    for what, pattern in (("exception machinery", IMAGE_EXCEPTION_SYMBOLS), ("a heap allocator", HEAP_SYMBOLS),
+                          ("the C library's strerror table", STRERROR_SYMBOLS)):
+        found = sorted(s for s in image if pattern.match(s))
+        if not found:
+            continue
+        names = demangle(found)
+        failures.append(f"the {name} image contains {what}: {', '.join(names)}")
+        member = defining_member(map_file, names[0])
+        for step in why(member, chain) if member else []:
+            failures.append("    pulled in by: " + step)
+    return failures
+
+
+def asyncio_mode(args):
+    """The asyncio echo image against the blocking usock one: text at most --max-text-over bytes more."""
+    echo_objects = {short(args.usock_object), short(args.asyncio_object)}
+    b = sizes(args.size, args.usock_elf)
+    a = sizes(args.size, args.asyncio_elf)
+    print("Cortex-M4F echo firmware on usock (arm-none-eabi, -Os, newlib-nano), bytes:")
+    print(f"  {'image':<36}{'text':>8}{'data':>8}{'bss':>8}{'flash':>8}")
+    for name, (t, d, bss) in (("blocking (echo_usock.elf)", b), ("asyncio (echo_asyncio.elf)", a)):
+        print(f"  {name:<36}{t:>8}{d:>8}{bss:>8}{t + d:>8}")
+    print(f"  {'difference':<36}{a[0] - b[0]:>+8}{a[1] - b[1]:>+8}{a[2] - b[2]:>+8}{a[0] + a[1] - b[0] - b[1]:>+8}")
+    for name, map_file in (("asyncio", args.asyncio_map), ("blocking", args.usock_map)):
+        print(f"Where the {name} image's bytes come from (linker map):")
+        totals = breakdown(map_file, echo_objects)
+        for who in sorted({k[0] for k in totals}):
+            t, d, bss = (totals.get((who, s), 0) for s in ("text", "data", "bss"))
+            print(f"  {who:<56} text {t:>6}  data {d:>5}  bss {bss:>6}")
+
+    failures = forbidden(args, args.asyncio_elf, args.asyncio_map, args.asyncio_object, "asyncio")
+    over = a[0] - b[0]
+    if over > args.max_text_over:
+        failures.append(f"the asyncio image's text is {over} bytes over the blocking image's (at most "
+                        f"{args.max_text_over}: {over - args.max_text_over} too many)")
+    for failure in failures:
+        print("FAIL: " + failure)
+    if failures:
+        return 1
+    print(f"OK: the asyncio image's text is {over:+} bytes over the blocking image's (at most "
+          f"{args.max_text_over:+}); no exception machinery, heap allocator or strerror table in the image, no "
+          "exception, RTTI or heap use in its code")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", required=True)
     parser.add_argument("--nm", required=True)
-    parser.add_argument("--c-elf", required=True)
-    parser.add_argument("--c-map", required=True)
-    parser.add_argument("--c-object", required=True, help="the C echo program's object file")
+    parser.add_argument("--c-elf")
+    parser.add_argument("--c-map")
+    parser.add_argument("--c-object", help="the C echo program's object file")
     parser.add_argument("--usock-elf", required=True)
     parser.add_argument("--usock-map", required=True)
     parser.add_argument("--usock-object", required=True, help="the usock echo program's object file")
     parser.add_argument("--max-ratio", type=float, default=1.25, help="usock text / C text")
     parser.add_argument("--max-own-over", type=int, default=3072,
                         help="bytes of text the usock echo program's object may have over the C one's")
+    parser.add_argument("--asyncio-elf", help="the asyncio echo image: checked against the blocking usock one")
+    parser.add_argument("--asyncio-map")
+    parser.add_argument("--asyncio-object", help="the asyncio echo program's object file")
+    parser.add_argument("--max-text-over", type=int, default=6144,
+                        help="bytes of text the asyncio image may have over the blocking usock image")
     args = parser.parse_args()
+    if args.asyncio_elf:
+        if not args.asyncio_map or not args.asyncio_object:
+            parser.error("--asyncio-elf needs --asyncio-map and --asyncio-object")
+        return asyncio_mode(args)
+    if not args.c_elf or not args.c_map or not args.c_object:
+        parser.error("--c-elf, --c-map and --c-object are required (or --asyncio-elf and its files)")
     echo_objects = {short(args.c_object), short(args.usock_object)}
 
     c = sizes(args.size, args.c_elf)
@@ -184,29 +262,7 @@ def main():
     if own_over > args.max_own_over:
         failures.append(f"usock's own code is {own_over} bytes over the C echo program's (at most {args.max_own_over})")
 
-    defined = symbols(args.nm, args.usock_object)
-    undefined = symbols(args.nm, args.usock_object, undefined=True)
-    for s in sorted(defined | undefined):
-        if EXCEPTION_SYMBOLS.match(s):
-            failures.append(f"usock's code refers to exception/RTTI machinery: {s}")
-        if s.startswith(("_ZTI", "_ZTS")):
-            failures.append(f"usock's code has typeinfo: {s}")
-    for s in sorted(undefined):
-        if HEAP_SYMBOLS.match(s):
-            failures.append(f"usock's code refers to a heap allocator: {s}")
-
-    image = symbols(args.nm, args.usock_elf)
-    chain = archive_chain(args.usock_map)
-    for what, pattern in (("exception machinery", IMAGE_EXCEPTION_SYMBOLS), ("a heap allocator", HEAP_SYMBOLS),
-                          ("the C library's strerror table", STRERROR_SYMBOLS)):
-        found = sorted(s for s in image if pattern.match(s))
-        if not found:
-            continue
-        names = demangle(found)
-        failures.append(f"the usock image contains {what}: {', '.join(names)}")
-        member = defining_member(args.usock_map, names[0])
-        for step in why(member, chain) if member else []:
-            failures.append("    pulled in by: " + step)
+    failures += forbidden(args, args.usock_elf, args.usock_map, args.usock_object, "usock")
 
     for failure in failures:
         print("FAIL: " + failure)

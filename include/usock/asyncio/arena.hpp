@@ -13,6 +13,8 @@
 #include <new>
 #include <span>
 
+#include "config.hpp"
+
 namespace usock::asyncio {
 
 /// Frames carved from a caller's buffer, with a free list per power-of-two size class (64 bytes to 64 KiB, and
@@ -108,7 +110,7 @@ class static_arena : public frame_arena {
 
 namespace detail {
 inline frame_arena*& current_arena() noexcept {
-  thread_local frame_arena* arena = nullptr;
+  static USOCK_ASYNCIO_THREAD_LOCAL frame_arena* arena = nullptr;
   return arena;
 }
 
@@ -135,11 +137,15 @@ inline void* allocate_frame(std::size_t size) noexcept {
 
 inline void free_frame(void* frame, std::size_t size) noexcept {
   auto* header = static_cast<frame_header*>(frame) - 1;
+#ifdef USOCK_ASYNCIO_NO_HEAP
+  header->arena->deallocate(header, size + sizeof(frame_header));  // every frame came from an arena
+#else
   if (header->arena) {
     header->arena->deallocate(header, size + sizeof(frame_header));
   } else {
     ::operator delete(header);
   }
+#endif
 }
 }  // namespace detail
 

@@ -13,6 +13,7 @@
 #include "../address.hpp"
 #include "../basic_socket.hpp"
 #include "arena.hpp"
+#include "config.hpp"
 #include "event.hpp"
 #include "funcs.hpp"
 #include "io_op.hpp"
@@ -213,7 +214,7 @@ class basic_server {
 
  private:
   event& closed_event() noexcept {
-    thread_local event always_set;  // a server that never started is closed
+    static USOCK_ASYNCIO_THREAD_LOCAL event always_set;  // a server that never started is closed
     always_set.set();
     return st_ ? st_->closed : always_set;
   }

@@ -40,11 +40,12 @@ class byte_queue {
     end_ = n;
     return true;
   }
-  /// Makes sure there is a block of at least `capacity` bytes (allocating one if there is none). False when
-  /// the allocation failed.
+  /// Makes sure there is a block: the caller's (`use`, whatever its size), or one of at least `capacity` bytes
+  /// (allocating one if there is none). False when the allocation failed (always, with no block given, on a
+  /// build with `USOCK_ASYNCIO_NO_HEAP`).
   bool reserve(std::size_t capacity) noexcept {
-    if (data_ && capacity_ >= capacity) return true;
-    auto* block = new (std::nothrow) std::byte[capacity];
+    if (data_ && (!owned_ || capacity_ >= capacity)) return true;
+    auto* block = allocate(capacity);
     if (!block) return false;
     if (size() != 0) std::memcpy(block, data_ + begin_, size());
     const std::size_t n = size();
@@ -111,9 +112,18 @@ class byte_queue {
   }
 
  private:
+  // The heap, unless the build has none (then only the caller's blocks are used).
+  static std::byte* allocate(std::size_t capacity) noexcept {
+#ifdef USOCK_ASYNCIO_NO_HEAP
+    (void)capacity;
+    return nullptr;
+#else
+    return new (std::nothrow) std::byte[capacity];
+#endif
+  }
   bool regrow(std::size_t capacity) noexcept {
     const std::size_t n = size();
-    auto* block = new (std::nothrow) std::byte[capacity];
+    auto* block = allocate(capacity);
     if (!block) return false;
     if (n != 0) std::memcpy(block + capacity - n, data_ + begin_, n);
     release();
@@ -125,7 +135,9 @@ class byte_queue {
     return true;
   }
   void release() noexcept {
+#ifndef USOCK_ASYNCIO_NO_HEAP
     if (owned_) delete[] data_;
+#endif
     data_ = nullptr;
     owned_ = false;
     capacity_ = begin_ = end_ = 0;

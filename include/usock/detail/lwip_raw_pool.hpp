@@ -50,6 +50,8 @@ struct hooks_t {
 inline hooks_t hooks;
 /// Set by `usock::lwip_raw::interrupt_wait()`: the readiness wait in progress, or the next one, returns.
 inline std::atomic<bool> wait_interrupted{false};
+/// How many times the poll hook has run (modulo 256), under the lock: see `slot::starved`.
+inline std::uint8_t hook_runs = 0;
 
 inline void lock() noexcept {
 #if USOCK_LWIP_RAW_LOCK_HOOK
@@ -60,6 +62,14 @@ inline void unlock() noexcept {
 #if USOCK_LWIP_RAW_LOCK_HOOK
   if (hooks.unlock) hooks.unlock(hooks.lock_context);
 #endif
+}
+
+/// Runs the poll hook, the lock released (it must be set; called with the lock held), and counts the run.
+inline void run_poll_hook(std::int32_t max_wait_ms) noexcept {
+  unlock();
+  hooks.poll(hooks.poll_context, max_wait_ms);
+  lock();
+  ++hook_runs;
 }
 
 /// Holds the stack's lock for a scope.
@@ -101,6 +111,11 @@ struct slot {
   bool rx_shut = false;   // shutdown(shut_rd): incoming data is dropped
   bool tx_shut = false;   // shutdown(shut_wr): our FIN is queued
   bool reuseaddr = false, keepalive = false, nodelay = false;
+  // A non-blocking send found lwIP out of memory (segments or buffers) when `hook_runs` was `starved_at`: the
+  // socket is not writable until the poll hook has run again (the acknowledgements that free memory come in
+  // through the hook), so a readiness wait retries after the hook instead of spinning without it.
+  bool starved = false;
+  std::uint8_t starved_at = 0;
 };
 
 inline slot slots[USOCK_LWIP_RAW_MAX_SOCKETS];

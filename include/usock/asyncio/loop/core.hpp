@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "../../error.hpp"
+#include "../config.hpp"
 #include "timers.hpp"
 
 namespace usock::asyncio {
@@ -84,7 +85,7 @@ class loop_core {
 
   /// The loop running on this thread, or nullptr.
   static loop_core*& current() noexcept {
-    thread_local loop_core* loop = nullptr;
+    static USOCK_ASYNCIO_THREAD_LOCAL loop_core* loop = nullptr;
     return loop;
   }
 

@@ -1,6 +1,6 @@
 /* lwIP options: the board stack (NO_SYS=1, lwIP built with arm-none-eabi-gcc into the echo firmware).
- * For: both echo images (usock and plain C) on QEMU's mps2-an386, a small Cortex-M4F board with one Ethernet
- *      interface (the LAN9118): IPv4 and TCP only, no statistics or assertions, pools sized for a few clients.
+ * For: the echo images (usock, usock::asyncio, plain C) on QEMU's mps2-an386, a small Cortex-M4F board with one
+ *      Ethernet interface (the LAN9118): IPv4 and TCP only, no statistics or assertions, pools for 8 clients.
  * Shares: nothing with the host stacks: they need threads, IPv6, UDP, DNS and statistics this image does not.
  *      docs/bare-metal.md explains the settings usock::lwip_raw requires. */
 #ifndef FIRMWARE_LWIPOPTS_H
@@ -33,7 +33,9 @@
 #define MEM_ALIGNMENT                   4
 #define MEM_SIZE                        (16 * 1024)
 #define MEMP_NUM_PBUF                   16
-#define MEMP_NUM_TCP_PCB                6
+/* 16 pcbs: the asyncio image serves 8 connections at once, with up to 8 more waiting in its accept queue or
+ * closing (6 were enough for the others: one connection served and 4 waiting, or the C server's 4). */
+#define MEMP_NUM_TCP_PCB                16
 #define MEMP_NUM_TCP_PCB_LISTEN         2
 #define MEMP_NUM_TCP_SEG                32
 #define PBUF_POOL_SIZE                  12
