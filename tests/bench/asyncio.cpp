@@ -3,7 +3,8 @@
 // prints medians, ratios and whether each goal is met, as markdown tables.
 //
 //   usock_bench_asyncio [--rounds N] [--scale F] [--only bulk,lines,pingpong,churn,timeout,echo,syscalls,c10k]
-//                       [--c10k N] [--no-check] [--verbose]
+//                       [--contenders "usock asyncio,blocking usock,Asio awaitables"] [--c10k N] [--no-check]
+//                       [--verbose]
 //
 // Workloads: usock_bench's bulk stream, small messages (lines), ping-pong and connection churn; ping-pong with a
 // timeout on every read (asyncio::wait_for against Asio's `read || timer`); an echo server on one loop thread
@@ -292,6 +293,7 @@ struct options {
   int rounds = 5;
   double scale = 1.0;
   std::vector<std::string> only;
+  std::vector<std::string> contenders;
   std::size_t c10k = 10000;
   bool check = true;
   bool verbose = false;
@@ -346,7 +348,8 @@ struct goal {
 int usage() {
   std::fprintf(stderr,
                "usage: usock_bench_asyncio [--rounds N] [--scale F]\n"
-               "         [--only bulk,lines,pingpong,churn,timeout,echo,syscalls,c10k] [--c10k N] [--no-check] [--verbose]\n");
+               "         [--only bulk,lines,pingpong,churn,timeout,echo,syscalls,c10k] [--contenders NAME,...] [--c10k N]\n"
+               "         [--no-check] [--verbose]\n");
   return 2;
 }
 
@@ -362,6 +365,7 @@ int run(int argc, char** argv) {
     if (a == "--rounds" && has_value) opt.rounds = std::atoi(argv[++i]);
     else if (a == "--scale" && has_value) opt.scale = std::atof(argv[++i]);
     else if (a == "--only" && has_value) opt.only = split(argv[++i]);
+    else if (a == "--contenders" && has_value) opt.contenders = split(argv[++i]);
     else if (a == "--c10k" && has_value) opt.c10k = std::strtoul(argv[++i], nullptr, 10);
     else if (a == "--no-check") opt.check = false;
     else if (a == "--verbose") opt.verbose = true;
@@ -393,7 +397,9 @@ int run(int argc, char** argv) {
               p.echo.connections, p.echo.rounds, static_cast<unsigned long long>(descriptors));
   std::fflush(stdout);
 
-  std::vector<row> rows = make_rows();
+  std::vector<row> rows;
+  for (row& r : make_rows())
+    if (wanted(opt.contenders, r.name)) rows.push_back(std::move(r));
   // Every contender runs every workload once at a twentieth of the size, unrecorded, then the rounds; within a
   // round each workload runs every contender in turn, starting one further along each round.
   for (int round = -1; round < opt.rounds; ++round) {
@@ -478,13 +484,22 @@ int run(int argc, char** argv) {
     struct probe {
       const char* what;
       plan_fn fn;
+      int per;  // the workload whose operations divide the count
     };
     const probe probes[] = {
-        {"ping-pong: blocking usock", [](const plan& q) { return usock_blocking::pingpong(q.s); }},
-        {"ping-pong: usock asyncio (write, drain, readinto)", asyncio_pingpong},
-        {"ping-pong: Asio awaitables", asio_pingpong},
-        {"ping-pong, timeout on every read: usock asyncio wait_for", asyncio_pingpong_timeout},
-        {"ping-pong, timeout on every read: Asio read || timer", asio_pingpong_timeout},
+        {"ping-pong: blocking usock", [](const plan& q) { return usock_blocking::pingpong(q.s); }, pingpong},
+        {"ping-pong: usock asyncio (write, drain, readinto)", asyncio_pingpong, pingpong},
+        {"ping-pong: Asio awaitables", asio_pingpong, pingpong},
+        {"ping-pong, timeout on every read: usock asyncio wait_for", asyncio_pingpong_timeout, pingpong},
+        {"ping-pong, timeout on every read: Asio read || timer", asio_pingpong_timeout, pingpong},
+        {"churn, per connection (both ends): blocking usock", [](const plan& q) { return usock_blocking::churn(q.s); },
+         churn},
+        {"churn, per connection (both ends): usock asyncio", asyncio_churn, churn},
+        {"churn, per connection (both ends): Asio awaitables", asio_churn, churn},
+        {"lines, per 1,000 lines (reader): blocking usock readline(line)",
+         [](const plan& q) { return usock_blocking::lines_reusing(q.s); }, lines},
+        {"lines, per 1,000 lines (reader): usock asyncio readline(buf)", asyncio_lines, lines},
+        {"lines, per 1,000 lines (reader): Asio awaitables", asio_lines, lines},
     };
     bool counted = true;
     std::string table;
@@ -501,16 +516,18 @@ int run(int argc, char** argv) {
         counted = false;
         break;
       }
-      const double rt = static_cast<double>(p.s.pingpong_rounds);
+      const double rt = pr.per == pingpong ? static_cast<double>(p.s.pingpong_rounds)
+                        : pr.per == churn  ? static_cast<double>(p.s.churn_connections)
+                                           : static_cast<double>(p.s.lines) / 1000;
       char buf[256];
       std::snprintf(buf, sizeof buf, "| %s | %.3f | %.3f |\n", pr.what, static_cast<double>(calls) / rt,
                     static_cast<double>(waits) / rt);
       table += buf;
     }
     if (counted) {
-      std::printf("| system calls per round trip (measuring thread, the whole workload; %zu round trips) | all | "
-                  "waits among them |\n|---|---:|---:|\n%s\n",
-                  p.s.pingpong_rounds, table.c_str());
+      std::printf("| system calls on the measuring thread, the whole workload (%zu round trips, %zu connections, %zu "
+                  "lines), per operation | all | waits among them |\n|---|---:|---:|\n%s\n",
+                  p.s.pingpong_rounds, p.s.churn_connections, p.s.lines, table.c_str());
     } else {
       std::printf("System calls not counted: tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing).\n\n");
     }
