@@ -96,7 +96,10 @@ class basic_loop : public detail::loop_core {
       const auto ms = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(left < 0 ? 0 : left));
       if (!wait || ms < *wait) wait = ms;
     }
-    if (poller_.size() != 0) {
+    // A task is ready and none waits on a socket: a poll could wake nobody, so it is skipped (a write followed
+    // by drain's yield would otherwise cost a zero-timeout wait per round trip).
+    const bool poll_useless = has_ready() && io_waiters_ == 0;
+    if (poller_.size() != 0 && !poll_useless) {
       for (auto [fd, events] : poller_.poll(wait, ec)) dispatch(fd, events);
       if (ec) return 0;
     } else if (!has_ready() && wait) {
@@ -140,7 +143,9 @@ class basic_loop : public detail::loop_core {
     if (!e) return void(ec = detail::make_error(std::errc::no_buffer_space));
     detail::io_waiter*& slot = event == pollin ? e->reader : e->writer;
     if (slot) return void(ec = detail::make_error(std::errc::device_or_resource_busy));
-    const unsigned want = e->registered | event;
+    // The events waited on now: a direction nobody waits on any more (a connect's pollout, then reads) is
+    // dropped here rather than reported once for nothing and dropped then.
+    const unsigned want = event | (event == pollin ? (e->writer ? pollout : 0u) : (e->reader ? pollin : 0u));
     if (want != e->registered) {
       if (e->registered == 0) poller_.add(h, want, ec); else poller_.modify(h, want, ec);
       if (ec) {
