@@ -500,6 +500,10 @@ int run(int argc, char** argv) {
          [](const plan& q) { return usock_blocking::lines_reusing(q.s); }, lines},
         {"lines, per 1,000 lines (reader): usock asyncio readline(buf)", asyncio_lines, lines},
         {"lines, per 1,000 lines (reader): Asio awaitables", asio_lines, lines},
+        {"echo, 1,000 connections, per message (server thread, accepts included): usock asyncio",
+         echo_workload<asyncio_echo_server, 0>, echo},
+        {"echo, 1,000 connections, per message (server thread, accepts included): Asio awaitables",
+         echo_workload<asio_echo_server, 1>, echo},
     };
     bool counted = true;
     std::string table;
@@ -518,6 +522,7 @@ int run(int argc, char** argv) {
       }
       const double rt = pr.per == pingpong ? static_cast<double>(p.s.pingpong_rounds)
                         : pr.per == churn  ? static_cast<double>(p.s.churn_connections)
+                        : pr.per == echo   ? static_cast<double>(p.echo.connections * (p.echo.rounds + 1))
                                            : static_cast<double>(p.s.lines) / 1000;
       char buf[256];
       std::snprintf(buf, sizeof buf, "| %s | %.3f | %.3f |\n", pr.what, static_cast<double>(calls) / rt,

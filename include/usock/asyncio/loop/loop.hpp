@@ -186,6 +186,7 @@ class basic_loop : public detail::loop_core {
     detail::io_waiter* reader = nullptr;
     detail::io_waiter* writer = nullptr;
     bool persistent = false;  // the loop's own wake-up socket
+    unsigned char idle_reports = 0;  // reports in a row that no waiter took
   };
   static constexpr std::size_t table_size = [] {
     std::size_t n = 1;
@@ -239,9 +240,14 @@ class basic_loop : public detail::loop_core {
       used = true;
       if (e->writer->ready(*e->writer, events)) e->writer = nullptr, --io_waiters_;
     }
+    if (used) e->idle_reports = 0;
     if (used || e->persistent) return;
-    // Nobody waited for this report: ask only for what is waited on now (nothing: leave the poller, so a
-    // hung-up socket cannot keep the wait spinning).
+    // Nobody waited for this report. Its task is often queued already (in drain's yield, say) and waits again
+    // in this same turn, so the first such report keeps the registration (no epoll_ctl out and back in per
+    // message); a second in a row means nobody is coming: ask only for what is waited on now (nothing: leave
+    // the poller, so a hung-up socket cannot keep the wait spinning).
+    if (e->idle_reports++ == 0) return;
+    e->idle_reports = 0;
     const unsigned wanted = (e->reader ? pollin : 0u) | (e->writer ? pollout : 0u);
     usock::error_code ignored;
     if (wanted == 0) {
@@ -268,7 +274,7 @@ class basic_loop : public detail::loop_core {
     if (entries_ == Capacity) return nullptr;
     std::size_t i = slot_of(h);
     while (table_[i].handle != Backend::invalid_handle) i = (i + 1) & (table_size - 1);
-    table_[i] = io_entry{h, 0, nullptr, nullptr, false};
+    table_[i] = io_entry{h, 0, nullptr, nullptr, false, 0};
     ++entries_;
     return &table_[i];
   }
