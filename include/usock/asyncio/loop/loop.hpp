@@ -5,8 +5,10 @@
 /// API only) and the loop's idle wait is the poller's `poll`, for as long as the next timer allows.
 ///
 /// Registration is lazy: a socket stays registered for the events last waited on after its waiter is woken,
-/// so a task that reads, writes and reads again makes no registration call; a readiness reported with nobody
-/// waiting removes the socket from the poller (a hung-up socket must not keep the wait spinning).
+/// so a task that reads, writes and reads again makes no registration call; a readiness reported twice in a row
+/// with nobody waiting removes the socket from the poller (a hung-up socket must not keep the wait spinning; the
+/// first report is often for a task that is queued and waits again in the same turn). The loop does not poll
+/// while a task is ready and none waits on a socket (nobody could be woken).
 
 #include <array>
 #include <chrono>
