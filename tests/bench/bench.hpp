@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -34,7 +35,17 @@ struct sizes {
 };
 
 /// The text of `n` lines of `sizes::line_length` bytes each (`line 00000042 ...\n`).
-std::string make_lines(std::size_t n);
+inline std::string make_lines(std::size_t n) {
+  std::string text(n * sizes::line_length, '.');
+  for (std::size_t i = 0; i < n; ++i) {
+    char* line = text.data() + i * sizes::line_length;
+    const int k = std::snprintf(line, sizes::line_length, "line %08zu ", i);
+    line[k] = ' ';  // snprintf's terminator
+    line[sizes::line_length - 2] = static_cast<char>('0' + i % 10);
+    line[sizes::line_length - 1] = '\n';
+  }
+  return text;
+}
 
 /// A workload run by one contender: returns the seconds its timed part took.
 using workload_fn = double (*)(const sizes&);
@@ -89,7 +100,11 @@ struct line_tally {
     checksum += static_cast<unsigned char>(line[length - 2]) + (line[length - 1] == '\n' ? 0u : 1000000u);
   }
   /// True when exactly the lines `make_lines(s.lines)` made arrived, whole and in order.
-  bool matches(const sizes& s) const noexcept;
+  bool matches(const sizes& s) const noexcept {
+    std::size_t expected = 0;
+    for (std::size_t i = 0; i < s.lines; ++i) expected += static_cast<unsigned char>('0' + i % 10);
+    return count == s.lines && bytes == s.lines * sizes::line_length && checksum == expected;
+  }
 };
 
 using clock = std::chrono::steady_clock;

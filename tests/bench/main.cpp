@@ -35,24 +35,6 @@ extern char** environ;
 
 namespace usock_bench {
 
-std::string make_lines(std::size_t n) {
-  std::string text(n * sizes::line_length, '.');
-  for (std::size_t i = 0; i < n; ++i) {
-    char* line = text.data() + i * sizes::line_length;
-    const int k = std::snprintf(line, sizes::line_length, "line %08zu ", i);
-    line[k] = ' ';  // snprintf's terminator
-    line[sizes::line_length - 2] = static_cast<char>('0' + i % 10);
-    line[sizes::line_length - 1] = '\n';
-  }
-  return text;
-}
-
-bool line_tally::matches(const sizes& s) const noexcept {
-  std::size_t expected = 0;
-  for (std::size_t i = 0; i < s.lines; ++i) expected += static_cast<unsigned char>('0' + i % 10);
-  return count == s.lines && bytes == s.lines * sizes::line_length && checksum == expected;
-}
-
 namespace {
 
 enum workload_id { bulk, pingpong, churn, lines, workload_count };

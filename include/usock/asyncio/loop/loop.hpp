@@ -8,8 +8,10 @@
 /// loop opens on first need, or, on an `interruptible_backend`, through `Backend::interrupt_wait()`.
 ///
 /// Registration is lazy: a socket stays registered for the events last waited on after its waiter is woken,
-/// so a task that reads, writes and reads again makes no registration call; a readiness reported with nobody
-/// waiting removes the socket from the poller (a hung-up socket must not keep the wait spinning).
+/// so a task that reads, writes and reads again makes no registration call; a readiness reported twice in a row
+/// with nobody waiting removes the socket from the poller (a hung-up socket must not keep the wait spinning; the
+/// first report is often for a task that is queued and waits again in the same turn). The loop does not poll
+/// while a task is ready and none waits on a socket (nobody could be woken).
 
 #include <array>
 #include <chrono>
@@ -114,12 +116,17 @@ class basic_loop : public detail::loop_core {
       const auto ms = detail::wait_ms(timers().top()->when - now());
       if (!wait || ms < *wait) wait = ms;
     }
-    // One wait: it may end early (a signal, or a flag set on an interruptible backend); the timers and flags
-    // are looked at again below either way.
+    // A task is ready and none waits on a socket: a poll could wake nobody, so it is skipped (a write followed
+    // by drain's yield would otherwise cost a zero-timeout wait per round trip). Otherwise one wait: it may end
+    // early (a signal, or a flag set on an interruptible backend); the timers and flags are looked at again
+    // below either way.
+    const bool poll_useless = has_ready() && io_waiters_ == 0;
     if constexpr (interruptible_backend<Backend>) {
-      for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);  // with no socket: idle wait
+      if (!poll_useless) {
+        for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);  // with no socket: idle wait
+      }
       if (ec) return 0;
-    } else if (poller_.size() != 0) {
+    } else if (poller_.size() != 0 && !poll_useless) {
       for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);
       if (ec) return 0;
     } else if (!has_ready() && wait) {
@@ -163,7 +170,9 @@ class basic_loop : public detail::loop_core {
     if (!e) return void(ec = detail::make_error(std::errc::no_buffer_space));
     detail::io_waiter*& slot = event == pollin ? e->reader : e->writer;
     if (slot) return void(ec = detail::make_error(std::errc::device_or_resource_busy));
-    const unsigned want = e->registered | event;
+    // The events waited on now: a direction nobody waits on any more (a connect's pollout, then reads) is
+    // dropped here rather than reported once for nothing and dropped then.
+    const unsigned want = event | (event == pollin ? (e->writer ? pollout : 0u) : (e->reader ? pollin : 0u));
     if (want != e->registered) {
       if (e->registered == 0) poller_.add(h, want, ec); else poller_.modify(h, want, ec);
       if (ec) {
@@ -204,6 +213,7 @@ class basic_loop : public detail::loop_core {
     detail::io_waiter* reader = nullptr;
     detail::io_waiter* writer = nullptr;
     bool persistent = false;  // the loop's own wake-up socket
+    unsigned char idle_reports = 0;  // reports in a row that no waiter took
   };
   static constexpr std::size_t table_size = [] {
     std::size_t n = 1;
@@ -257,9 +267,14 @@ class basic_loop : public detail::loop_core {
       used = true;
       if (e->writer->ready(*e->writer, events)) e->writer = nullptr, --io_waiters_;
     }
+    if (used) e->idle_reports = 0;
     if (used || e->persistent) return;
-    // Nobody waited for this report: ask only for what is waited on now (nothing: leave the poller, so a
-    // hung-up socket cannot keep the wait spinning).
+    // Nobody waited for this report. Its task is often queued already (in drain's yield, say) and waits again
+    // in this same turn, so the first such report keeps the registration (no epoll_ctl out and back in per
+    // message); a second in a row means nobody is coming: ask only for what is waited on now (nothing: leave
+    // the poller, so a hung-up socket cannot keep the wait spinning).
+    if (e->idle_reports++ == 0) return;
+    e->idle_reports = 0;
     const unsigned wanted = (e->reader ? pollin : 0u) | (e->writer ? pollout : 0u);
     usock::error_code ignored;
     if (wanted == 0) {
@@ -286,7 +301,7 @@ class basic_loop : public detail::loop_core {
     if (entries_ == Capacity) return nullptr;
     std::size_t i = slot_of(h);
     while (table_[i].handle != Backend::invalid_handle) i = (i + 1) & (table_size - 1);
-    table_[i] = io_entry{h, 0, nullptr, nullptr, false};
+    table_[i] = io_entry{h, 0, nullptr, nullptr, false, 0};
     ++entries_;
     return &table_[i];
   }
