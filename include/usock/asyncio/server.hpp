@@ -179,10 +179,14 @@ class basic_server {
   template <class Handler>
   static basic_server start(Handler handler, std::string_view host, std::uint16_t port, int backlog,
                             usock::error_code& ec) {
+    return start(std::move(handler), where(host, port), backlog, ec);
+  }
+  /// As above, on an address already parsed (`where(host, port)`: an invalid one gives `invalid_argument`).
+  template <class Handler>
+  static basic_server start(Handler handler, const address& where, int backlog, usock::error_code& ec) {
     using state = detail::server_state_for<Backend, Capacity, Handler>;
     auto* loop = detail::current_loop<Backend, Capacity>();
     if (!loop) return ec = usock::detail::make_error(std::errc::operation_not_permitted), basic_server{};
-    const address where(host.empty() ? std::string_view("0.0.0.0") : host, port);
     if (!where.valid()) return ec = usock::detail::make_error(std::errc::invalid_argument), basic_server{};
     void* block = detail::allocate_frame(sizeof(state));
     if (!block) return ec = usock::detail::make_error(std::errc::not_enough_memory), basic_server{};
@@ -224,6 +228,13 @@ class basic_server {
     std::exchange(st_, nullptr)->release();
   }
   detail::server_state<Backend, Capacity>* st_ = nullptr;
+
+ public:
+  /// The address `start` listens on: `host` (`""`: `0.0.0.0`) and `port`. Inline, so that for a literal host
+  /// the compiler settles which parser runs (a firmware naming only IPv4 addresses links no IPv6 parser).
+  static address where(std::string_view host, std::uint16_t port) noexcept {
+    return address(host.empty() ? std::string_view("0.0.0.0") : host, port);
+  }
 };
 
 namespace detail {
@@ -252,7 +263,8 @@ template <polling_backend Backend = default_backend, std::size_t Capacity = USOC
 detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
                                                        int backlog, usock::error_code& ec) {
   usock::error_code result;
-  auto s = basic_server<Backend, Capacity>::start(std::move(handler), host, port, backlog, result);
+  using server = basic_server<Backend, Capacity>;
+  auto s = server::start(std::move(handler), server::where(host, port), backlog, result);
   return {std::move(s), result, &ec};
 }
 template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY, class Handler>
@@ -265,7 +277,8 @@ template <polling_backend Backend = default_backend, std::size_t Capacity = USOC
 detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
                                                        int backlog = 5) {
   usock::error_code result;
-  auto s = basic_server<Backend, Capacity>::start(std::move(handler), host, port, backlog, result);
+  using server = basic_server<Backend, Capacity>;
+  auto s = server::start(std::move(handler), server::where(host, port), backlog, result);
   return {std::move(s), result, nullptr};
 }
 #endif
