@@ -26,8 +26,8 @@ namespace {
 // frame fits a 2 KiB block of the arena.
 constexpr std::size_t chunk = 1024;
 constexpr std::size_t queue = 512;
-// Every frame: the main task, the server's state and accepting task (640 bytes of arena in all), and for each
-// connection its handler and the server's task awaiting it (2,176 bytes): 8 connections at once take 18,048
+// Every frame: the server's state and accepting task (less than 640 bytes of arena), and for each connection
+// its handler and the server's task awaiting it (2,176 bytes): 8 connections at once take less than 18,048
 // bytes, and 2 more fit while others are closing. A connection beyond that is closed at once and counted
 // (server.dropped()), and the server goes on.
 asyncio::static_arena<24 * 1024> arena;
@@ -49,16 +49,6 @@ asyncio::task<> echo(asyncio::stream conn) {
     }
   }
   conn.close(ec);
-}
-
-/// The server: listens on port 9000 (8 connections may wait in the accept queue) and serves until the firmware
-/// stops. `server` is main's, so the main loop can read its counters.
-asyncio::task<> serve(asyncio::server& server) {
-  usock::error_code ec;
-  auto started = co_await asyncio::start_server(echo, "0.0.0.0", 9000, 8, ec);
-  if (ec) board_fatal();
-  server = std::move(started);
-  co_await server.wait_closed(ec);
 }
 
 // ---- what it costs, on the board's log (no printf: newlib's would bring its heap) ----
@@ -118,12 +108,15 @@ int main() {
   loop.enter(ec);
   if (ec) board_fatal();
   report_frames(loop);
-  auto main_task = asyncio::create_task(serve(server), ec);
+  // The server: listens on port 9000 (8 connections may wait in the accept queue) and serves until the firmware
+  // stops; started here, in the loop entered above, without a task of its own (its accepting task is the
+  // server's). `server` is main's, so the main loop can read its counters.
+  server = asyncio::server::start(echo, "0.0.0.0", 9000, 8, ec);
   if (ec) board_fatal();
 
   // The firmware's main loop: one turn of the asyncio loop (due timers, readiness, the tasks that were ready),
   // waiting at most 100 ms in the poll hook; then whatever else the firmware does (sensors, DMA). The first
-  // turn opens the listener; the first wait prints the board's "network up" line.
+  // wait prints the board's "network up" line.
   std::size_t reported = 0;
   for (;;) {
     loop.run_once(std::chrono::milliseconds(100), ec);
