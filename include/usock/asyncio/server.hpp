@@ -74,19 +74,20 @@ struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacit
   }
 };
 
+/// Counts a connection's task out of its server when the task finishes (returned, threw, or ended with the
+/// loop): told by the loop as a task awaiting it would be, from a block of its own in the arena (64 bytes: a
+/// task awaiting the handler would take a frame). A handler's exception ends its connection, not the server: it
+/// goes with the detached task's frame.
 template <polling_backend Backend, std::size_t Capacity>
-task<> serve_connection(server_state<Backend, Capacity>* st, task<> inner) {
-  usock::error_code ec;
-#if USOCK_HAS_EXCEPTIONS
-  try {
-    co_await std::move(inner).result(ec);
-  } catch (...) {  // a handler's exception ends its connection, not the server
+struct connection_node : join_node {
+  server_state<Backend, Capacity>* st;
+  explicit connection_node(server_state<Backend, Capacity>* s) noexcept : st(s) { done = &finished; }
+  static void finished(join_node& j) noexcept {
+    server_state<Backend, Capacity>* s = static_cast<connection_node&>(j).st;
+    free_frame(&j, sizeof(connection_node));
+    if (--s->live == 0) s->idle.set();
   }
-#else
-  co_await std::move(inner).result(ec);
-#endif
-  if (--st->live == 0) st->idle.set();
-}
+};
 
 template <polling_backend Backend, std::size_t Capacity, class Handler>
 task<> accept_loop(server_state_for<Backend, Capacity, Handler>* st) {
@@ -107,13 +108,17 @@ task<> accept_loop(server_state_for<Backend, Capacity, Handler>* st) {
       ++st->dropped;
       continue;
     }
-    task<> outer = serve_connection<Backend, Capacity>(st, std::move(inner));
-    if (!outer) {
+    void* node = allocate_frame(sizeof(connection_node<Backend, Capacity>));
+    if (!node) {
       ++st->dropped;
       continue;
     }
+    const auto frame = inner.release();  // a task of its own, detached: runs until its handler returns
+    task_state& conn = frame.promise().own_;
+    conn.joiners = ::new (node) connection_node<Backend, Capacity>(st);
     ++st->live;
-    create_task(std::move(outer), ec);  // detached: runs until its handler returns
+    st->loop->spawn(conn, frame);
+    conn.detached = true;
   }
   usock::error_code ignored;
   st->listener.close(ignored);

@@ -27,8 +27,8 @@ namespace {
 constexpr std::size_t chunk = 1024;
 constexpr std::size_t queue = 512;
 // Every frame: the server's state and accepting task (less than 640 bytes of arena), and for each connection
-// its handler and the server's task awaiting it (2,176 bytes): 8 connections at once take less than 18,048
-// bytes, and 2 more fit while others are closing. A connection beyond that is closed at once and counted
+// its handler and the server's block that counts it (2,112 bytes): 8 connections at once take less than
+// 17,536 bytes, and 2 more fit while others are closing. A connection beyond that is closed at once and counted
 // (server.dropped()), and the server goes on.
 asyncio::static_arena<24 * 1024> arena;
 
@@ -74,7 +74,7 @@ void log_values(const char* format, std::initializer_list<std::size_t> values) {
   board_log(line);
 }
 
-/// What one connection costs: its handler's frame and the server's task that awaits it, as the arena sees them
+/// What one connection costs: its handler's frame and the server's block that counts it, as the arena sees them
 /// (the frame with the arena's header, rounded up to its size class). Called before the loop serves: the probe
 /// frames go back to the arena's free lists, and the first connection reuses them.
 void report_frames(const asyncio::loop& loop) {
@@ -83,11 +83,13 @@ void report_frames(const asyncio::loop& loop) {
   {
     auto probe = echo(asyncio::stream(usock::socket::adopt(usock::lwip_raw::invalid_handle)));
     handler = arena.last_request();
-    auto wrapper = asyncio::detail::serve_connection<usock::lwip_raw, USOCK_ASYNCIO_CAPACITY>(nullptr, {});
+    using node = asyncio::detail::connection_node<usock::lwip_raw, USOCK_ASYNCIO_CAPACITY>;
+    void* block = asyncio::detail::allocate_frame(sizeof(node));
     outer = arena.last_request();
+    asyncio::detail::free_frame(block, sizeof(node));
   }
   const std::size_t header = sizeof(asyncio::detail::frame_header);
-  log_values("echo_asyncio: handler frame # B (block #), server task # B (block #): # B of arena per connection; "
+  log_values("echo_asyncio: handler frame # B (block #), server node # B (block #): # B of arena per connection; "
              "arena # B, loop # B",
              {handler - header, frame_arena::block_size(handler), outer - header, frame_arena::block_size(outer),
               frame_arena::block_size(handler) + frame_arena::block_size(outer), arena.capacity(), sizeof loop});
