@@ -206,12 +206,15 @@ class basic_server {
     if (!ec) st->listener.bind(where, ec);
     if (!ec) st->listener.listen(backlog, ec);
     if (!ec) st->listener.setblocking(false, ec);
-    task<> t;
     if (!ec) {
-      t = detail::accept_loop<Backend, Capacity, Handler>(st);
-      if (!t) ec = usock::detail::make_error(std::errc::not_enough_memory);
+      const auto frame = detail::accept_loop<Backend, Capacity, Handler>(st).release();
+      if (frame) {
+        loop->spawn(frame.promise().own_, frame);
+        st->acceptor = task_handle<>(frame);
+      } else {
+        ec = usock::detail::make_error(std::errc::not_enough_memory);
+      }
     }
-    if (!ec) st->acceptor = detail::spawn(*loop, std::move(t), ec);
     if (ec) {
       st->destroy(st);
       return basic_server{};
