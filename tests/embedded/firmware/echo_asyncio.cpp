@@ -105,7 +105,6 @@ int main() {
   // The loop (its tables sized for USOCK_ASYNCIO_CAPACITY sockets, 16 here) and the server live in main's
   // frame, which never returns: no static destructor to register.
   asyncio::loop loop;
-  asyncio::server server;
   usock::error_code ec;
   loop.enter(ec);
   if (ec) board_fatal();
@@ -113,7 +112,7 @@ int main() {
   // The server: listens on port 9000 (8 connections may wait in the accept queue) and serves until the firmware
   // stops; started here, in the loop entered above, without a task of its own (its accepting task is the
   // server's). `server` is main's, so the main loop can read its counters.
-  server = asyncio::server::start(echo, "0.0.0.0", 9000, 8, ec);
+  const asyncio::server server = asyncio::server::start(echo, "0.0.0.0", 9000, 8, ec);
   if (ec) board_fatal();
 
   // The firmware's main loop: one turn of the asyncio loop (due timers, readiness, the tasks that were ready),
