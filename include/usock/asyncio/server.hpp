@@ -27,19 +27,19 @@ class basic_server;
 
 namespace detail {
 
-/// What the server object and its accepting task share; freed by the last of them.
+/// What the server object, its accepting task and its running connections share; freed by the last of them
+/// (the handler in it stays until every connection has finished).
 template <polling_backend Backend, std::size_t Capacity>
 struct server_state {
   basic_socket<Backend> listener = basic_socket<Backend>::adopt(Backend::invalid_handle);
   basic_loop<Backend, Capacity>* loop = nullptr;
   task_handle<> acceptor;
   event closed;        // the listener is closed
-  event idle;          // no connection task is running
   std::size_t live = 0;       // connection tasks running
   std::size_t accepted = 0;   // connections accepted
   std::size_t dropped = 0;    // connections closed for want of a frame
   std::size_t failures = 0;   // accept calls that failed
-  int owners = 2;
+  std::size_t owners = 2;  // the server object, the accepting task, each running connection
   void (*destroy)(server_state*) noexcept = nullptr;
 
   void release() noexcept {
@@ -75,8 +75,8 @@ struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacit
 };
 
 /// Counts a connection's task out of its server when the task finishes (returned, threw, or ended with the
-/// loop): told by the loop as a task awaiting it would be, from a block of its own in the arena (64 bytes: a
-/// task awaiting the handler would take a frame). A handler's exception ends its connection, not the server: it
+/// loop), and lets go of the server's state (which holds the handler): told by the loop as a task awaiting it
+/// would be, from a block of its own in the arena (64 bytes: a task awaiting the handler would take a frame). A handler's exception ends its connection, not the server: it
 /// goes with the detached task's frame.
 template <polling_backend Backend, std::size_t Capacity>
 struct connection_node : join_node {
@@ -85,7 +85,8 @@ struct connection_node : join_node {
   static void finished(join_node& j) noexcept {
     server_state<Backend, Capacity>* s = static_cast<connection_node&>(j).st;
     free_frame(&j, sizeof(connection_node));
-    if (--s->live == 0) s->idle.set();
+    --s->live;
+    s->release();
   }
 };
 
@@ -117,16 +118,13 @@ task<> accept_loop(server_state_for<Backend, Capacity, Handler>* st) {
     task_state& conn = frame.promise().own_;
     conn.joiners = ::new (node) connection_node<Backend, Capacity>(st);
     ++st->live;
+    ++st->owners;
     st->loop->spawn(conn, frame);
     conn.detached = true;
   }
   usock::error_code ignored;
   st->listener.close(ignored);
   st->closed.set();
-  while (st->live != 0) {  // the handler (in this frame's state) stays until every connection has finished
-    co_await st->idle.wait(ignored);
-    st->idle.clear();
-  }
   st->release();
 }
 
