@@ -104,17 +104,19 @@ task<> accept_loop(server_state_for<Backend, Capacity, Handler>* st) {
       continue;
     }
     ++st->accepted;
-    task<> inner = st->handler(basic_stream<Backend, Capacity>(socket_type::adopt(h, std::chrono::milliseconds(0))));
-    if (!inner) {  // no frame for it: the stream went with the call, closing the connection
+    // A task of its own, detached: runs until its handler returns.
+    const auto frame =
+        st->handler(basic_stream<Backend, Capacity>(socket_type::adopt(h, std::chrono::milliseconds(0)))).release();
+    if (!frame) {  // no frame for it: the stream went with the call, closing the connection
       ++st->dropped;
       continue;
     }
     void* node = allocate_frame(sizeof(connection_node<Backend, Capacity>));
     if (!node) {
+      frame.destroy();  // closes the connection
       ++st->dropped;
       continue;
     }
-    const auto frame = inner.release();  // a task of its own, detached: runs until its handler returns
     task_state& conn = frame.promise().own_;
     conn.joiners = ::new (node) connection_node<Backend, Capacity>(st);
     ++st->live;
