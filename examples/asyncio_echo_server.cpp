@@ -118,15 +118,18 @@ int main(int argc, char* argv[]) {
   static asyncio::static_arena<512 * 1024> arena;
   asyncio::arena_scope scope(arena);
   {
-    // What one connection costs: its handler's frame, the server's frame that awaits it, and the stream's
-    // read-ahead block (as big as the handler's line buffer, since it reads lines into that buffer).
+    // What one connection costs: its handler's frame, the server's block that counts it out when it
+    // finishes, and the stream's read-ahead block (as big as the handler's line buffer, since it reads lines
+    // into that buffer).
     auto probe = echo(asyncio::stream(usock::socket::adopt(usock::default_backend::invalid_handle)));
     const std::size_t handler = arena.last_request();
-    auto wrapper = asyncio::detail::serve_connection<usock::default_backend, USOCK_ASYNCIO_CAPACITY>(nullptr, {});
+    using node = asyncio::detail::connection_node<usock::default_backend, USOCK_ASYNCIO_CAPACITY>;
+    void* block = asyncio::detail::allocate_frame(sizeof(node));
     const std::size_t outer = arena.last_request();
+    asyncio::detail::free_frame(block, sizeof(node));
     std::printf("handler frame: %zu bytes (%zu-byte arena block)\n", handler - 16,
                 asyncio::frame_arena::block_size(handler));
-    std::printf("per connection: %zu bytes of arena (handler and server frames) + a 256-byte read-ahead block\n",
+    std::printf("per connection: %zu bytes of arena (handler frame and server block) + a 256-byte read-ahead block\n",
                 asyncio::frame_arena::block_size(handler) + asyncio::frame_arena::block_size(outer));
   }
   std::error_code ec;

@@ -15,67 +15,100 @@
 
 namespace usock::asyncio::detail {
 
-/// `Op` provides `bool attempt()` (true when finished, its outcome in `result`; false when it would block),
-/// `unsigned event` (`pollin` or `pollout`), `handle()`, `loop()`, and `void finish()` (called as the await
-/// ends, even when cancelled: puts back what a partial read took, so nothing is lost).
-template <class Op, class Loop>
-struct io_op : io_waiter {
+template <class Loop>
+struct io_op_core;
+
+/// What an `io_op` needs of its `Op`, as plain functions: one table per `Op`, so the code of the await itself
+/// (`io_op_core::suspend`, the readiness and cancellation callbacks) exists once per loop type, not per `Op`.
+template <class Loop>
+struct io_op_table {
+  bool (*attempt)(io_op_core<Loop>&) noexcept;
+  typename Loop::handle_type (*handle)(const io_op_core<Loop>&) noexcept;
+  unsigned event;
+};
+
+/// The part of every socket awaiter that does not depend on its `Op`.
+template <class Loop>
+struct io_op_core : io_waiter {
   usock::error_code result;
   usock::error_code* ec = nullptr;
   task_state* self = nullptr;
   Loop* io_loop = nullptr;
+  const io_op_table<Loop>* table;
   bool registered = false;
 
-  explicit io_op(Loop* l, usock::error_code* e) noexcept : ec(e), io_loop(l) {}
-  io_op(const io_op& other) noexcept : io_waiter(), result(other.result), ec(other.ec), io_loop(other.io_loop) {}
-  ~io_op() { unregister(); }
+  io_op_core(Loop* l, usock::error_code* e, const io_op_table<Loop>* t) noexcept : ec(e), io_loop(l), table(t) {}
+  io_op_core(const io_op_core& other) noexcept
+      : io_waiter(), result(other.result), ec(other.ec), io_loop(other.io_loop), table(other.table) {}
+  ~io_op_core() { unregister(); }
 
-  bool await_ready() const noexcept { return false; }
-  template <class Promise>
-  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
-    self = &state_of(h);
-    Op& op = static_cast<Op&>(*this);
+  /// The await's suspension for the task `t` in `h`: true when it suspended.
+  [[gnu::noinline]] bool suspend(task_state& t, std::coroutine_handle<> h) noexcept {
+    self = &t;
     if (!io_loop) return (result = make_error(std::errc::operation_not_permitted)), false;
-    if (self->loop->take_cancel(*self)) return (result = make_error(std::errc::operation_canceled)), false;
-    if (op.attempt()) {
-      if (!self->loop->over_budget()) return false;
+    if (t.loop->take_cancel(t)) return (result = make_error(std::errc::operation_canceled)), false;
+    if (table->attempt(*this)) {
+      if (!t.loop->over_budget()) return false;
       io_waiter::cancel = [](waiter&) noexcept { return false; };  // finished: the result stands
-      self->loop->yield(*self, *this, h);
+      t.loop->yield(t, *this, h);
       return true;
     }
     io_waiter::ready = [](io_waiter& w, unsigned) noexcept {
-      auto& me = static_cast<io_op&>(w);
-      if (!static_cast<Op&>(me).attempt()) return false;
+      auto& me = static_cast<io_op_core&>(w);
+      if (!me.table->attempt(me)) return false;
       me.registered = false;
       me.self->loop->wake(*me.self);
       return true;
     };
     io_waiter::cancel = [](waiter& w) noexcept {
-      auto& me = static_cast<io_op&>(w);
+      auto& me = static_cast<io_op_core&>(w);
       if (!me.registered) return false;
       me.unregister();
       me.result = make_error(std::errc::operation_canceled);
       me.self->loop->wake(*me.self);
       return true;
     };
-    io_loop->wait_io(op.handle(), Op::event, *this, result);
+    io_loop->wait_io(table->handle(*this), table->event, *this, result);
     if (result) return false;
     registered = true;
-    self->loop->suspend(*self, *this, h);
+    t.loop->suspend(t, *this, h);
     return true;
+  }
+
+  void unregister() noexcept {
+    if (!registered) return;
+    registered = false;
+    io_loop->unwait_io(table->handle(*this), *this);
+  }
+};
+
+template <class Op, class Loop>
+struct io_op_of {
+  static bool attempt(io_op_core<Loop>& c) noexcept { return static_cast<Op&>(c).attempt(); }
+  static typename Loop::handle_type handle(const io_op_core<Loop>& c) noexcept {
+    return static_cast<const Op&>(c).handle();
+  }
+  static constexpr io_op_table<Loop> table{&attempt, &handle, Op::event};
+};
+
+/// `Op` provides `bool attempt()` (true when finished, its outcome in `result`; false when it would block),
+/// `unsigned event` (`pollin` or `pollout`), `handle()`, `loop()`, and `void finish()` (called as the await
+/// ends, even when cancelled: puts back what a partial read took, so nothing is lost).
+template <class Op, class Loop>
+struct io_op : io_op_core<Loop> {
+  explicit io_op(Loop* l, usock::error_code* e) noexcept : io_op_core<Loop>(l, e, &io_op_of<Op, Loop>::table) {}
+  io_op(const io_op& other) noexcept = default;
+
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    return this->suspend(state_of(h), h);
   }
 
   /// Reports the outcome (cleared `ec`, or throws in the throwing form) after `finish()`.
   void complete(const char* operation) {
     static_cast<Op&>(*this).finish();
-    report(ec, result, operation);
-  }
-
- private:
-  void unregister() noexcept {
-    if (!registered) return;
-    registered = false;
-    io_loop->unwait_io(static_cast<Op&>(*this).handle(), *this);
+    report(this->ec, this->result, operation);
   }
 };
 

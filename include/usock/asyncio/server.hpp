@@ -27,19 +27,19 @@ class basic_server;
 
 namespace detail {
 
-/// What the server object and its accepting task share; freed by the last of them.
+/// What the server object, its accepting task and its running connections share; freed by the last of them
+/// (the handler in it stays until every connection has finished).
 template <polling_backend Backend, std::size_t Capacity>
 struct server_state {
   basic_socket<Backend> listener = basic_socket<Backend>::adopt(Backend::invalid_handle);
   basic_loop<Backend, Capacity>* loop = nullptr;
   task_handle<> acceptor;
   event closed;        // the listener is closed
-  event idle;          // no connection task is running
   std::size_t live = 0;       // connection tasks running
   std::size_t accepted = 0;   // connections accepted
   std::size_t dropped = 0;    // connections closed for want of a frame
   std::size_t failures = 0;   // accept calls that failed
-  int owners = 2;
+  std::size_t owners = 2;  // the server object, the accepting task, each running connection
   void (*destroy)(server_state*) noexcept = nullptr;
 
   void release() noexcept {
@@ -74,19 +74,21 @@ struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacit
   }
 };
 
+/// Counts a connection's task out of its server when the task finishes (returned, threw, or ended with the
+/// loop), and lets go of the server's state (which holds the handler): told by the loop as a task awaiting it
+/// would be, from a block of its own in the arena (64 bytes: a task awaiting the handler would take a frame). A handler's exception ends its connection, not the server: it
+/// goes with the detached task's frame.
 template <polling_backend Backend, std::size_t Capacity>
-task<> serve_connection(server_state<Backend, Capacity>* st, task<> inner) {
-  usock::error_code ec;
-#if USOCK_HAS_EXCEPTIONS
-  try {
-    co_await std::move(inner).result(ec);
-  } catch (...) {  // a handler's exception ends its connection, not the server
+struct connection_node : join_node {
+  server_state<Backend, Capacity>* st;
+  explicit connection_node(server_state<Backend, Capacity>* s) noexcept : st(s) { done = &finished; }
+  static void finished(join_node& j) noexcept {
+    server_state<Backend, Capacity>* s = static_cast<connection_node&>(j).st;
+    free_frame(&j, sizeof(connection_node));
+    --s->live;
+    s->release();
   }
-#else
-  co_await std::move(inner).result(ec);
-#endif
-  if (--st->live == 0) st->idle.set();
-}
+};
 
 template <polling_backend Backend, std::size_t Capacity, class Handler>
 task<> accept_loop(server_state_for<Backend, Capacity, Handler>* st) {
@@ -102,26 +104,29 @@ task<> accept_loop(server_state_for<Backend, Capacity, Handler>* st) {
       continue;
     }
     ++st->accepted;
-    task<> inner = st->handler(basic_stream<Backend, Capacity>(socket_type::adopt(h, std::chrono::milliseconds(0))));
-    if (!inner) {  // no frame for it: the stream went with the call, closing the connection
+    // A task of its own, detached: runs until its handler returns.
+    const auto frame =
+        st->handler(basic_stream<Backend, Capacity>(socket_type::adopt(h, std::chrono::milliseconds(0)))).release();
+    if (!frame) {  // no frame for it: the stream went with the call, closing the connection
       ++st->dropped;
       continue;
     }
-    task<> outer = serve_connection<Backend, Capacity>(st, std::move(inner));
-    if (!outer) {
+    void* node = allocate_frame(sizeof(connection_node<Backend, Capacity>));
+    if (!node) {
+      frame.destroy();  // closes the connection
       ++st->dropped;
       continue;
     }
+    task_state& conn = frame.promise().own_;
+    conn.joiners = ::new (node) connection_node<Backend, Capacity>(st);
     ++st->live;
-    create_task(std::move(outer), ec);  // detached: runs until its handler returns
+    ++st->owners;
+    st->loop->spawn(conn, frame);
+    conn.detached = true;
   }
   usock::error_code ignored;
   st->listener.close(ignored);
   st->closed.set();
-  while (st->live != 0) {  // the handler (in this frame's state) stays until every connection has finished
-    co_await st->idle.wait(ignored);
-    st->idle.clear();
-  }
   st->release();
 }
 
@@ -179,10 +184,14 @@ class basic_server {
   template <class Handler>
   static basic_server start(Handler handler, std::string_view host, std::uint16_t port, int backlog,
                             usock::error_code& ec) {
+    return start(std::move(handler), where(host, port), backlog, ec);
+  }
+  /// As above, on an address already parsed (`where(host, port)`: an invalid one gives `invalid_argument`).
+  template <class Handler>
+  static basic_server start(Handler handler, const address& where, int backlog, usock::error_code& ec) {
     using state = detail::server_state_for<Backend, Capacity, Handler>;
     auto* loop = detail::current_loop<Backend, Capacity>();
     if (!loop) return ec = usock::detail::make_error(std::errc::operation_not_permitted), basic_server{};
-    const address where(host.empty() ? std::string_view("0.0.0.0") : host, port);
     if (!where.valid()) return ec = usock::detail::make_error(std::errc::invalid_argument), basic_server{};
     void* block = detail::allocate_frame(sizeof(state));
     if (!block) return ec = usock::detail::make_error(std::errc::not_enough_memory), basic_server{};
@@ -197,12 +206,15 @@ class basic_server {
     if (!ec) st->listener.bind(where, ec);
     if (!ec) st->listener.listen(backlog, ec);
     if (!ec) st->listener.setblocking(false, ec);
-    task<> t;
     if (!ec) {
-      t = detail::accept_loop<Backend, Capacity, Handler>(st);
-      if (!t) ec = usock::detail::make_error(std::errc::not_enough_memory);
+      const auto frame = detail::accept_loop<Backend, Capacity, Handler>(st).release();
+      if (frame) {
+        loop->spawn(frame.promise().own_, frame);
+        st->acceptor = task_handle<>(frame);
+      } else {
+        ec = usock::detail::make_error(std::errc::not_enough_memory);
+      }
     }
-    if (!ec) st->acceptor = detail::spawn(*loop, std::move(t), ec);
     if (ec) {
       st->destroy(st);
       return basic_server{};
@@ -224,6 +236,13 @@ class basic_server {
     std::exchange(st_, nullptr)->release();
   }
   detail::server_state<Backend, Capacity>* st_ = nullptr;
+
+ public:
+  /// The address `start` listens on: `host` (`""`: `0.0.0.0`) and `port`. Inline, so that for a literal host
+  /// the compiler settles which parser runs (a firmware naming only IPv4 addresses links no IPv6 parser).
+  static address where(std::string_view host, std::uint16_t port) noexcept {
+    return address(host.empty() ? std::string_view("0.0.0.0") : host, port);
+  }
 };
 
 namespace detail {
@@ -252,7 +271,8 @@ template <polling_backend Backend = default_backend, std::size_t Capacity = USOC
 detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
                                                        int backlog, usock::error_code& ec) {
   usock::error_code result;
-  auto s = basic_server<Backend, Capacity>::start(std::move(handler), host, port, backlog, result);
+  using server = basic_server<Backend, Capacity>;
+  auto s = server::start(std::move(handler), server::where(host, port), backlog, result);
   return {std::move(s), result, &ec};
 }
 template <polling_backend Backend = default_backend, std::size_t Capacity = USOCK_ASYNCIO_CAPACITY, class Handler>
@@ -265,7 +285,8 @@ template <polling_backend Backend = default_backend, std::size_t Capacity = USOC
 detail::started_server<Backend, Capacity> start_server(Handler handler, std::string_view host, std::uint16_t port,
                                                        int backlog = 5) {
   usock::error_code result;
-  auto s = basic_server<Backend, Capacity>::start(std::move(handler), host, port, backlog, result);
+  using server = basic_server<Backend, Capacity>;
+  auto s = server::start(std::move(handler), server::where(host, port), backlog, result);
   return {std::move(s), result, nullptr};
 }
 #endif

@@ -26,9 +26,9 @@ namespace {
 // frame fits a 2 KiB block of the arena.
 constexpr std::size_t chunk = 1024;
 constexpr std::size_t queue = 512;
-// Every frame: the main task, the server's state and accepting task (640 bytes of arena in all), and for each
-// connection its handler and the server's task awaiting it (2,176 bytes): 8 connections at once take 18,048
-// bytes, and 2 more fit while others are closing. A connection beyond that is closed at once and counted
+// Every frame: the server's state and accepting task (less than 640 bytes of arena), and for each connection
+// its handler and the server's block that counts it (2,112 bytes): 8 connections at once take less than
+// 17,536 bytes, and 2 more fit while others are closing. A connection beyond that is closed at once and counted
 // (server.dropped()), and the server goes on.
 asyncio::static_arena<24 * 1024> arena;
 
@@ -49,16 +49,6 @@ asyncio::task<> echo(asyncio::stream conn) {
     }
   }
   conn.close(ec);
-}
-
-/// The server: listens on port 9000 (8 connections may wait in the accept queue) and serves until the firmware
-/// stops. `server` is main's, so the main loop can read its counters.
-asyncio::task<> serve(asyncio::server& server) {
-  usock::error_code ec;
-  auto started = co_await asyncio::start_server(echo, "0.0.0.0", 9000, 8, ec);
-  if (ec) board_fatal();
-  server = std::move(started);
-  co_await server.wait_closed(ec);
 }
 
 // ---- what it costs, on the board's log (no printf: newlib's would bring its heap) ----
@@ -84,7 +74,7 @@ void log_values(const char* format, std::initializer_list<std::size_t> values) {
   board_log(line);
 }
 
-/// What one connection costs: its handler's frame and the server's task that awaits it, as the arena sees them
+/// What one connection costs: its handler's frame and the server's block that counts it, as the arena sees them
 /// (the frame with the arena's header, rounded up to its size class). Called before the loop serves: the probe
 /// frames go back to the arena's free lists, and the first connection reuses them.
 void report_frames(const asyncio::loop& loop) {
@@ -93,11 +83,13 @@ void report_frames(const asyncio::loop& loop) {
   {
     auto probe = echo(asyncio::stream(usock::socket::adopt(usock::lwip_raw::invalid_handle)));
     handler = arena.last_request();
-    auto wrapper = asyncio::detail::serve_connection<usock::lwip_raw, USOCK_ASYNCIO_CAPACITY>(nullptr, {});
+    using node = asyncio::detail::connection_node<usock::lwip_raw, USOCK_ASYNCIO_CAPACITY>;
+    void* block = asyncio::detail::allocate_frame(sizeof(node));
     outer = arena.last_request();
+    asyncio::detail::free_frame(block, sizeof(node));
   }
   const std::size_t header = sizeof(asyncio::detail::frame_header);
-  log_values("echo_asyncio: handler frame # B (block #), server task # B (block #): # B of arena per connection; "
+  log_values("echo_asyncio: handler frame # B (block #), server node # B (block #): # B of arena per connection; "
              "arena # B, loop # B",
              {handler - header, frame_arena::block_size(handler), outer - header, frame_arena::block_size(outer),
               frame_arena::block_size(handler) + frame_arena::block_size(outer), arena.capacity(), sizeof loop});
@@ -113,17 +105,19 @@ int main() {
   // The loop (its tables sized for USOCK_ASYNCIO_CAPACITY sockets, 16 here) and the server live in main's
   // frame, which never returns: no static destructor to register.
   asyncio::loop loop;
-  asyncio::server server;
   usock::error_code ec;
   loop.enter(ec);
   if (ec) board_fatal();
   report_frames(loop);
-  auto main_task = asyncio::create_task(serve(server), ec);
+  // The server: listens on port 9000 (8 connections may wait in the accept queue) and serves until the firmware
+  // stops; started here, in the loop entered above, without a task of its own (its accepting task is the
+  // server's). `server` is main's, so the main loop can read its counters.
+  const asyncio::server server = asyncio::server::start(echo, "0.0.0.0", 9000, 8, ec);
   if (ec) board_fatal();
 
   // The firmware's main loop: one turn of the asyncio loop (due timers, readiness, the tasks that were ready),
   // waiting at most 100 ms in the poll hook; then whatever else the firmware does (sensors, DMA). The first
-  // turn opens the listener; the first wait prints the board's "network up" line.
+  // wait prints the board's "network up" line.
   std::size_t reported = 0;
   for (;;) {
     loop.run_once(std::chrono::milliseconds(100), ec);
