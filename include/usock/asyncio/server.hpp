@@ -76,8 +76,8 @@ struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacit
 
 /// Counts a connection's task out of its server when the task finishes (returned, threw, or ended with the
 /// loop), and lets go of the server's state (which holds the handler): told by the loop as a task awaiting it
-/// would be, from a block of its own in the arena (64 bytes: a task awaiting the handler would take a frame). A handler's exception ends its connection, not the server: it
-/// goes with the detached task's frame.
+/// would be, from a block of its own in the arena (64 bytes: a task awaiting the handler would take a frame).
+/// A handler's exception ends its connection, not the server: it goes with the detached task's frame.
 template <polling_backend Backend, std::size_t Capacity>
 struct connection_node : join_node {
   server_state<Backend, Capacity>* st;
