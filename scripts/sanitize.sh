@@ -6,18 +6,23 @@
 #   clang-asyncio  clang 16 with AddressSanitizer + UndefinedBehaviorSanitizer, the asyncio layer's tests and
 #         examples only (label asyncio; g++ 12 has coroutine bugs, so the coroutine code is checked with both)
 #                                                                                    (build-clang/)
+#   clang-asyncio-tsan  the same with clang 16's ThreadSanitizer                     (build-clang-tsan/)
 # The firmware images (Arm code) are not built under the sanitizers; the default run checks them.
-# Usage, from anywhere:  bash scripts/sanitize.sh [asan] [tsan] [clang-asyncio]   (all three when none is named)
+# Usage, from anywhere:  bash scripts/sanitize.sh [asan] [tsan] [clang-asyncio] [clang-asyncio-tsan]   (all when none
+# is named)
 # Exits non-zero if any test fails or any sanitizer reports. Needs what scripts/dev.sh installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 presets=("$@")
-[ ${#presets[@]} -eq 0 ] && presets=(asan tsan clang-asyncio)
+[ ${#presets[@]} -eq 0 ] && presets=(asan tsan clang-asyncio clang-asyncio-tsan)
 jobs=$(nproc)
 status=0
 for preset in "${presets[@]}"; do
-  case "$preset" in asan|tsan|clang-asyncio) ;; *) echo "usage: bash scripts/sanitize.sh [asan] [tsan] [clang-asyncio]" >&2; exit 2 ;; esac
+  case "$preset" in
+    asan|tsan|clang-asyncio|clang-asyncio-tsan) ;;
+    *) echo "usage: bash scripts/sanitize.sh [asan] [tsan] [clang-asyncio] [clang-asyncio-tsan]" >&2; exit 2 ;;
+  esac
   start=$(date +%s)
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"

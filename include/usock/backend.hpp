@@ -119,6 +119,22 @@ concept interruptible_backend = polling_backend<B> && requires {
   { B::interrupt_wait() } noexcept;
 };
 
+/// A backend that makes a socket non-blocking from the start: `B::open_nonblocking(family, type, ec)`, one call
+/// where `open` and `set_nonblocking` are two (event loops open their connections this way).
+template <class B>
+concept nonblocking_open_backend = socket_backend<B> && requires(address_family family, socket_type type,
+                                                                 usock::error_code& ec) {
+  { B::open_nonblocking(family, type, ec) } noexcept -> std::same_as<typename B::handle_type>;
+};
+
+/// A polling backend whose readiness set reports a failed non-blocking connect with `pollerr` (or `pollhup`):
+/// `B::connect_failure_polls_error` is true. A connecting socket reported `pollout` without either has
+/// connected, so an event loop need not ask `B::connect_result`.
+template <class B>
+concept connect_failure_polls_error = polling_backend<B> && requires {
+  requires B::connect_failure_polls_error;
+};
+
 /// A backend that can also resolve host names (`usock::getaddrinfo`, `usock::create_connection`).
 template <class B>
 concept resolving_backend = socket_backend<B> && requires(std::string_view host, std::uint16_t port,

@@ -82,19 +82,14 @@ struct posix {
   static constexpr int default_backlog = SOMAXCONN < 128 ? SOMAXCONN : 128;
 
   static handle_type open(address_family family, socket_type, std::error_code& ec) noexcept {
-    const int domain = family == address_family::inet6 ? AF_INET6 : AF_INET;
-#ifdef SOCK_CLOEXEC
-    const int fd = ::socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(ec), invalid_handle;
-#else
-    const int fd = ::socket(domain, SOCK_STREAM, 0);
-    if (fd < 0) return fail(ec), invalid_handle;
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-#endif
-    if (!no_sigpipe(fd, ec)) return ::close(fd), invalid_handle;
-    ec.clear();
-    return fd;
+    return open_socket(family, false, ec);
   }
+  /// `open`, the socket non-blocking from the start (`SOCK_NONBLOCK`: no `ioctl` after it).
+  static handle_type open_nonblocking(address_family family, socket_type, std::error_code& ec) noexcept {
+    return open_socket(family, true, ec);
+  }
+  /// epoll and poll(2) report a failed connect with `EPOLLERR`/`POLLERR` (see `connect_failure_polls_error`).
+  static constexpr bool connect_failure_polls_error = true;
 
   static void close(handle_type fd, std::error_code& ec) noexcept {
 #if USOCK_POSIX_EPOLL
@@ -320,6 +315,25 @@ struct posix {
     return {e, std::generic_category()};
   }
   static void fail(std::error_code& ec) noexcept { ec = errno_code(errno); }
+
+  static handle_type open_socket(address_family family, bool nonblocking, std::error_code& ec) noexcept {
+    const int domain = family == address_family::inet6 ? AF_INET6 : AF_INET;
+#if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
+    const int fd = ::socket(domain, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+    if (fd < 0) return fail(ec), invalid_handle;
+#else
+    const int fd = ::socket(domain, SOCK_STREAM, 0);
+    if (fd < 0) return fail(ec), invalid_handle;
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (nonblocking) {
+      set_nonblocking(fd, true, ec);
+      if (ec) return ::close(fd), invalid_handle;
+    }
+#endif
+    if (!no_sigpipe(fd, ec)) return ::close(fd), invalid_handle;
+    ec.clear();
+    return fd;
+  }
 
   static bool no_sigpipe([[maybe_unused]] int fd, std::error_code& ec) noexcept {
 #if defined(SO_NOSIGPIPE) && !defined(MSG_NOSIGNAL)

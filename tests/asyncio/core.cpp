@@ -360,6 +360,53 @@ TEST_CASE("run_once drives the loop from a firmware-style main loop") {
   second.leave();
 }
 
+namespace {
+struct marks_destroyed {
+  int* count;
+  ~marks_destroyed() { ++*count; }
+};
+asyncio::task<> waits_on(asyncio::event* e, int* destroyed) {
+  marks_destroyed mark{destroyed};
+  std::error_code ec;
+  co_await e->wait(ec);
+}
+asyncio::task<int> sleeps_long(int* destroyed) {
+  marks_destroyed mark{destroyed};
+  std::error_code ec;
+  co_await asyncio::sleep(std::chrono::hours(1), ec);
+  co_return 1;
+}
+}  // namespace
+
+TEST_CASE("a loop driven by run_once and destroyed with tasks still waiting cancels them and frees their frames") {
+  static asyncio::static_arena<4096> arena;
+  asyncio::arena_scope scope(arena);
+  asyncio::event never;  // outlives the loop, and no task waits on it afterwards
+  int destroyed = 0;
+  asyncio::task_handle<int> kept;
+  {
+    asyncio::loop l;
+    std::error_code ec;
+    l.enter(ec);
+    REQUIRE_FALSE(ec);
+    asyncio::create_task(waits_on(&never, &destroyed), ec);  // detached: nothing else holds it
+    REQUIRE_FALSE(ec);
+    kept = asyncio::create_task(sleeps_long(&destroyed), ec);
+    REQUIRE_FALSE(ec);
+    for (int i = 0; i < 3; ++i) l.run_once(std::chrono::milliseconds(0), ec);
+    REQUIRE(l.task_count() == 2);
+    CHECK(destroyed == 0);
+    CHECK(arena.in_use() > 0);
+  }
+  CHECK(destroyed == 2);       // both were cancelled and ran to their end (their locals are gone)
+  CHECK(kept.done());
+  CHECK(arena.in_use() > 0);   // the frame a handle holds stays until the handle goes
+  kept = {};
+  CHECK(arena.in_use() == 0);  // and the detached one's went with the loop
+  never.set();  // nobody waits on it any more
+  CHECK(never.is_set());
+}
+
 TEST_CASE("the size of a loop, and of the objects a program keeps") {
   std::printf("sizeof: loop %zu (poller for %d sockets and its socket table), stream %zu, server %zu, event %zu, "
               "lock %zu, thread_safe_flag %zu, task_handle %zu\n",

@@ -242,6 +242,63 @@ asyncio::task<std::string> drain_yields(connection& c) {
   co_return after - before >= 10 ? "drain yielded every time" : "starved: " + std::to_string(after - before);
 }
 
+// Lines already in the read-ahead are taken without suspending: each such await still counts towards the
+// task's budget (the others get turns), and a cancellation waiting for the task's next await still comes first.
+asyncio::task<std::string> buffered_lines_yield(connection& c) {
+  std::error_code ec;
+  std::string lines;
+  for (int i = 0; i < 1000; ++i) lines += "x\n";
+  c.b.write(lines, ec);
+  std::string first = co_await c.a.readline(ec);  // waits for the block, then the rest is buffered
+  ticks = 0;
+  auto t = asyncio::create_task(ticker(), ec);
+  int got = first == "x\n" ? 1 : 0;
+  while (got < 1000 && !ec) {
+    const std::string line = co_await c.a.readline(ec);
+    if (line != "x\n") break;
+    ++got;
+  }
+  const int turns = ticks;
+  t.cancel();
+  co_await t.result(ec);
+  co_return std::to_string(got) + " lines;" + (turns >= 10 ? "the others ran" : "starved: " + std::to_string(turns));
+}
+
+asyncio::task<std::string> self_cancel_then_readline(asyncio::stream* s, asyncio::task_handle<std::string>* self) {
+  self->cancel();  // running: the cancellation waits for this task's next await
+  std::error_code ec;
+  std::string line = co_await s->readline(ec);  // a whole line is buffered, and still the cancellation comes first
+  std::string log = (ec == std::errc::operation_canceled ? "cancelled" : describe(ec)) + " '" + line + "';";
+  line = co_await s->readline(ec);
+  co_return log + describe(ec) + " '" + line + "'";
+}
+
+asyncio::task<std::string> cancel_before_buffered_line(connection& c) {
+  std::error_code ec;
+  c.b.write("a\nb\n", ec);
+  std::string log = co_await c.a.readline(ec);  // "a\n"; "b\n" stays in the read-ahead
+  asyncio::task_handle<std::string> t;
+  t = asyncio::create_task(self_cancel_then_readline(&c.a, &t), ec);
+  log += co_await t.result(ec);
+  co_return log;
+}
+
+// A caller's read block smaller than a line limit raised after it was given: a full block is message_size
+// (never taken for the end of the stream), and the bytes stay readable.
+asyncio::task<std::string> full_caller_block(connection& c) {
+  std::error_code ec;
+  std::byte block[16];
+  c.a.set_read_buffer(block, ec);
+  std::string log = ec ? "set_read_buffer: " + describe(ec) + ";" : "";
+  c.a.set_line_limit(64);
+  c.b.write("0123456789abcdefghij", ec);  // 20 bytes, no newline
+  const std::string line = co_await c.a.readline(ec);
+  log += (ec == std::errc::message_size ? "too long" : describe(ec)) + (" '" + line + "';");
+  const std::string rest = co_await c.a.readexactly(20, ec);
+  log += rest == "0123456789abcdefghij" ? "kept" : "lost '" + rest + "' " + describe(ec);
+  co_return log;
+}
+
 asyncio::task<std::string> addresses_and_reset(connection& c) {
   std::string log;
   std::error_code ec, ec2;
@@ -275,6 +332,18 @@ TEST_CASE("stream.readline: whole lines, the partial last line, \"\" at EOF") {
 
 TEST_CASE("stream.readline: a line over the limit is message_size and loses nothing") {
   CHECK(with_connection(line_limits) == "too long'';kept;ab\n;buffer too small;abcdef\n");
+}
+
+TEST_CASE("stream.readline of lines already buffered still yields to the other tasks") {
+  CHECK(with_connection(buffered_lines_yield) == "1000 lines;the others ran");
+}
+
+TEST_CASE("stream.readline: a cancellation waiting for the next await comes before a line already buffered") {
+  CHECK(with_connection(cancel_before_buffered_line) == "a\ncancelled '';ok 'b\n'");
+}
+
+TEST_CASE("stream.readline: a caller's block full under a raised limit is message_size, not the end of the stream") {
+  CHECK(with_connection(full_caller_block) == "too long '';kept");
 }
 
 TEST_CASE("stream.write queues a bounded amount and drain sends it all") {

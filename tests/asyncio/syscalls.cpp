@@ -3,6 +3,7 @@
 // blocking socket on a thread of its own (not counted).
 #include <atomic>
 #include <cstdio>
+#include <string>
 #include <thread>
 
 #include "catch.hpp"
@@ -13,6 +14,7 @@ namespace asyncio = usock::asyncio;
 namespace {
 
 std::atomic<long> calls{0}, polls{0}, recvs{0}, sends{0}, would_block{0}, registrations{0};
+std::atomic<long> opens{0}, nonblocking_opens{0}, mode_changes{0}, connect_results{0};
 
 struct counts {
   double per_round = -1;
@@ -25,6 +27,26 @@ struct counting_posix : usock::posix {
     ++calls;
     ++sends;
     return usock::posix::send(h, d, ec);
+  }
+  static handle_type open(usock::address_family f, usock::socket_type t, std::error_code& ec) noexcept {
+    ++calls;
+    ++opens;
+    return usock::posix::open(f, t, ec);
+  }
+  static handle_type open_nonblocking(usock::address_family f, usock::socket_type t, std::error_code& ec) noexcept {
+    ++calls;
+    ++nonblocking_opens;
+    return usock::posix::open_nonblocking(f, t, ec);
+  }
+  static void set_nonblocking(handle_type h, bool on, std::error_code& ec) noexcept {
+    ++calls;
+    ++mode_changes;
+    usock::posix::set_nonblocking(h, on, ec);
+  }
+  static void connect_result(handle_type h, std::error_code& ec) noexcept {
+    ++calls;
+    ++connect_results;
+    usock::posix::connect_result(h, ec);
   }
   static std::size_t recv(handle_type h, usock::mutable_bytes b, std::error_code& ec) noexcept {
     ++calls;
@@ -89,7 +111,61 @@ asyncio::task<counts> ping_pong(std::uint16_t port, int rounds) {
   co_return c;
 }
 
+/// What one `open_connection` to a server that closes at once, a read to the end and a close cost.
+struct connection_counts {
+  long opens = 0, nonblocking_opens = 0, mode_changes = 0, connect_results = 0, recvs = 0, would_block = 0;
+  std::string error;
+};
+
+asyncio::task<> close_at_once(stream s) {
+  std::error_code ec;
+  s.close(ec);
+  co_return;
+}
+
+asyncio::task<connection_counts> connect_read_close() {
+  connection_counts c;
+  std::error_code ec;
+  auto srv = co_await asyncio::start_server<counting_posix>(close_at_once, "127.0.0.1", 0, ec);
+  const std::uint16_t port = ec ? std::uint16_t{0} : srv.getsockname(ec).port();
+  if (ec) co_return c.error = "server: " + ec.message(), c;
+  const long o = opens, n = nonblocking_opens, m = mode_changes, r = connect_results, v = recvs, w = would_block;
+  stream s = co_await asyncio::open_connection<counting_posix>("127.0.0.1", port, ec);
+  if (ec) co_return c.error = "open_connection: " + ec.message(), c;
+  char b[1];
+  const std::size_t got = co_await s.readinto(usock::mutable_bytes(b), ec);
+  if (ec || got != 0) c.error = "readinto: not the end of the stream";
+  s.close(ec);
+  c.opens = opens - o;
+  c.nonblocking_opens = nonblocking_opens - n;
+  c.mode_changes = mode_changes - m;
+  c.connect_results = connect_results - r;
+  c.recvs = recvs - v;
+  c.would_block = would_block - w;
+  srv.close();
+  co_await srv.wait_closed(ec);
+  co_return c;
+}
+
 }  // namespace
+
+TEST_CASE("open_connection: the socket is non-blocking from socket(), a clean writable report is the connection") {
+  std::error_code ec;
+  const connection_counts c = asyncio::run<counting_posix>(connect_read_close(), ec);
+  REQUIRE_FALSE(ec);
+  REQUIRE(c.error.empty());
+  std::printf("open_connection, a read to the end, close: %ld plain opens, %ld non-blocking opens, %ld mode changes, "
+              "%ld connect_result calls, %ld receives (%ld would have blocked)\n",
+              c.opens, c.nonblocking_opens, c.mode_changes, c.connect_results, c.recvs, c.would_block);
+  CHECK(c.opens == 0);
+  CHECK(c.nonblocking_opens == 1);  // SOCK_NONBLOCK at socket(): no ioctl after it
+  CHECK(c.mode_changes == 0);
+  CHECK(c.connect_results == 0);    // writable with no error reported: connected, nothing to ask
+  // The connect was reported writable, not readable: the first read waits instead of trying (and the server's
+  // close arrives as one receive of the end of the stream).
+  CHECK(c.would_block == 0);
+  CHECK(c.recvs == 1);
+}
 
 TEST_CASE("a ping-pong round trip costs one send, one wait and one receive on the loop's side (3 system calls)") {
   std::error_code ec;

@@ -2,14 +2,15 @@
 // awaitables, each workload run by each contender in the same process, alternating, for several rounds;
 // prints medians, ratios and whether each goal is met, as markdown tables.
 //
-//   usock_bench_asyncio [--rounds N] [--scale F] [--only bulk,lines,pingpong,churn,timeout,echo,syscalls,c10k]
+//   usock_bench_asyncio [--rounds N] [--scale F]
+//                       [--only bulk,lines,pingpong,churn,timeout,echo,echo-timeout,syscalls,c10k]
 //                       [--contenders "usock asyncio,blocking usock,Asio awaitables"] [--c10k N] [--no-check]
 //                       [--verbose]
 //
 // Workloads: usock_bench's bulk stream, small messages (lines), ping-pong and connection churn; ping-pong with a
 // timeout on every read (asyncio::wait_for against Asio's `read || timer`); an echo server on one loop thread
 // for 1,000 concurrent connections whose clients run in a forked process (the same hand-written epoll client for
-// both servers); then, once, 10,000 concurrent connections echoing on one loop thread with the heap
+// both servers), and the same with a timeout on every read the server makes; then, once, 10,000 concurrent connections echoing on one loop thread with the heap
 // allocations of the server's thread counted over the steady state (tests/alloc's counter). System calls per
 // ping-pong round trip are counted on the measuring thread where tracefs is mounted.
 //
@@ -189,26 +190,37 @@ echo_outcome run_echo(echo_server_fn serve, const echo_plan& plan, std::chrono::
   return out;
 }
 
-/// Allocations per message in the steady state of each echo run, by contender (printed with the table).
-std::vector<double> echo_allocations[2];
+/// Per echo run, by slot (usock asyncio, Asio awaitables; then the same with a read timeout): allocations per
+/// message on the server's thread in the steady state, and the server thread's CPU time per message there
+/// (printed with the table: the clients' process bounds the echo's round trips per second, the server's CPU
+/// time shows what each server spends).
+std::vector<double> echo_allocations[4];
+std::vector<double> echo_cpu_us[4];
+constexpr const char* echo_slot_names[4] = {"usock asyncio", "Asio awaitables", "usock asyncio, read timeout",
+                                            "Asio awaitables, read timeout"};
 
-template <echo_server_fn Serve, int Slot>
+template <echo_server_fn Serve, int Slot, bool ReadTimeout = false>
 double echo_workload(const plan& p) {
-  const echo_outcome o = run_echo(Serve, p.echo, std::chrono::seconds(120));
+  echo_plan ep = p.echo;
+  ep.read_timeout = ReadTimeout;
+  const echo_outcome o = run_echo(Serve, ep, std::chrono::seconds(120));
   if (!o.error.empty()) throw workload_failed("echo: " + o.error);
-  echo_allocations[Slot].push_back(static_cast<double>(o.job.window.total()) /
-                                   static_cast<double>(o.job.window_messages()));
+  constexpr int slot = Slot + (ReadTimeout ? 2 : 0);
+  const auto messages = static_cast<double>(o.job.window_messages());
+  echo_allocations[slot].push_back(static_cast<double>(o.job.window.total()) / messages);
+  echo_cpu_us[slot].push_back(o.job.cpu_window / messages * 1e6);
   return o.seconds;
 }
 
 // ---- the runner -------------------------------------------------------------------------------------------------
 
-enum workload_id { bulk, lines, pingpong, churn, timeout, echo, workload_count };
-constexpr const char* workload_names[] = {"bulk", "lines", "pingpong", "churn", "timeout", "echo"};
+enum workload_id { bulk, lines, pingpong, churn, timeout, echo, echo_timeout, workload_count };
+constexpr const char* workload_names[] = {"bulk", "lines", "pingpong", "churn", "timeout", "echo", "echo-timeout"};
 constexpr const char* workload_titles[] = {
     "bulk stream, 64 KiB chunks",      "small messages, readline",
     "ping-pong, 1 byte, TCP_NODELAY",  "connection churn",
-    "ping-pong, timeout on every read", "echo, 1,000 connections, 64 bytes"};
+    "ping-pong, timeout on every read", "echo, 1,000 connections, 64 bytes",
+    "echo, 1,000 connections, timeout on every read"};
 
 using usock_blocking = usock_workloads<usock::socket>;
 
@@ -241,6 +253,8 @@ std::vector<row> make_rows() {
   r.push_back({timeout, asio_aw, asio_pingpong_timeout, {}});
   r.push_back({echo, aio, echo_workload<asyncio_echo_server, 0>, {}});
   r.push_back({echo, asio_aw, echo_workload<asio_echo_server, 1>, {}});
+  r.push_back({echo_timeout, aio, echo_workload<asyncio_echo_server, 0, true>, {}});
+  r.push_back({echo_timeout, asio_aw, echo_workload<asio_echo_server, 1, true>, {}});
   return r;
 }
 
@@ -284,7 +298,8 @@ metric to_metric(int w, double seconds, const plan& p) {
     case bulk: return {static_cast<double>(p.s.bulk_bytes) / seconds / (1 << 30), "GiB/s"};
     case lines: return {static_cast<double>(p.s.lines) / seconds / 1e6, "M lines/s"};
     case churn: return {static_cast<double>(p.s.churn_connections) / seconds, "connections/s"};
-    case echo: return {static_cast<double>(p.echo.connections * p.echo.rounds) / seconds, "round trips/s"};
+    case echo:
+    case echo_timeout: return {static_cast<double>(p.echo.connections * p.echo.rounds) / seconds, "round trips/s"};
     default: return {seconds / static_cast<double>(p.s.pingpong_rounds) * 1e6, "us/round trip"};
   }
 }
@@ -348,7 +363,8 @@ struct goal {
 int usage() {
   std::fprintf(stderr,
                "usage: usock_bench_asyncio [--rounds N] [--scale F]\n"
-               "         [--only bulk,lines,pingpong,churn,timeout,echo,syscalls,c10k] [--contenders NAME,...] [--c10k N]\n"
+               "         [--only bulk,lines,pingpong,churn,timeout,echo,echo-timeout,syscalls,c10k]\n"
+               "         [--contenders NAME,...] [--c10k N]\n"
                "         [--no-check] [--verbose]\n");
   return 2;
 }
@@ -421,7 +437,10 @@ int run(int argc, char** argv) {
         }
       }
     }
-    if (round < 0) for (auto& a : echo_allocations) a.clear();
+    if (round < 0) {
+      for (auto& a : echo_allocations) a.clear();
+      for (auto& a : echo_cpu_us) a.clear();
+    }
     if (round >= 0) std::fprintf(stderr, "round %d of %d done\n", round + 1, opt.rounds);
   }
 
@@ -454,10 +473,20 @@ int run(int argc, char** argv) {
     }
     std::printf("\nMedians over the rounds. The ratios are speed ratios (above 1: this contender is faster): the other\n"
                 "contender's time over this one's in the same round, the median over the rounds.\n");
-    if (!echo_allocations[0].empty() || !echo_allocations[1].empty())
-      std::printf("Heap allocations per message on the echo server's thread in the steady state (median over the "
-                  "rounds): usock asyncio %.3f, Asio awaitables %.3f.\n",
-                  median(echo_allocations[0]), median(echo_allocations[1]));
+    for (int slot = 0; slot < 4; ++slot) {
+      if (echo_allocations[slot].empty()) continue;
+      std::printf("Echo server, %s: %.3f heap allocations and %.2f us of the server thread's CPU time per message in "
+                  "the steady state (medians over the rounds).\n",
+                  echo_slot_names[slot], median(echo_allocations[slot]), median(echo_cpu_us[slot]));
+    }
+    if (!echo_cpu_us[2].empty() && !echo_cpu_us[3].empty())
+      std::printf("Echo with a read timeout, server CPU time per message: Asio awaitables over usock asyncio %.3f "
+                  "(median of the per-round ratios).\n",
+                  paired(echo_cpu_us[3], echo_cpu_us[2]).median);
+    if (const row *t = find(timeout, asio_aw), *b = find(pingpong, blocking); t && b)
+      std::printf("Ping-pong with a timeout: Asio's round trip over blocking usock's without a timeout %.3f (the "
+                  "most any client could gain over Asio here: the far end's wake-ups dominate the round trip).\n",
+                  paired(t->seconds, b->seconds).median);
     std::printf("\n");
   }
 
@@ -476,6 +505,8 @@ int run(int argc, char** argv) {
   add_goal("lines: asyncio speed / Asio awaitables", lines, aio, asio_aw, 1.0);
   add_goal("echo, 1,000 connections: asyncio speed / Asio awaitables", echo, aio, asio_aw, 1.0);
   add_goal("ping-pong with a timeout on every read: wait_for / Asio read || timer", timeout, aio, asio_aw, 1.5);
+  add_goal("echo, 1,000 connections, timeout on every read: wait_for / Asio read || timer", echo_timeout, aio, asio_aw,
+           1.5);
 
   // ---- system calls per ping-pong round trip, counted on the measuring thread ----
   bool failed = false;
@@ -504,6 +535,10 @@ int run(int argc, char** argv) {
          echo_workload<asyncio_echo_server, 0>, echo},
         {"echo, 1,000 connections, per message (server thread, accepts included): Asio awaitables",
          echo_workload<asio_echo_server, 1>, echo},
+        {"echo, 1,000 connections, timeout on every read, per message (server thread): usock asyncio wait_for",
+         echo_workload<asyncio_echo_server, 0, true>, echo},
+        {"echo, 1,000 connections, timeout on every read, per message (server thread): Asio read || timer",
+         echo_workload<asio_echo_server, 1, true>, echo},
     };
     bool counted = true;
     std::string table;

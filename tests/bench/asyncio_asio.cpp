@@ -168,9 +168,26 @@ struct echo_state {
 };
 
 awaitable<void> echo_connection(tcp::socket s, echo_state* st) {
+  using namespace asio::experimental::awaitable_operators;
   char buf[512];
+  asio::steady_timer timer(s.get_executor());
+  const bool with_timeout = st->job->plan.read_timeout;
   for (;;) {
-    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
+    asio::error_code ec;
+    std::size_t n = 0;
+    if (with_timeout) {
+      timer.expires_after(read_deadline);
+      auto either = co_await (s.async_read_some(asio::buffer(buf), use_tuple) || timer.async_wait(use_tuple));
+      if (either.index() != 0) {
+        st->job->fail("server: the read timed out");
+        break;
+      }
+      std::tie(ec, n) = std::get<0>(either);
+    } else {
+      auto [rec, rn] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
+      ec = rec;
+      n = rn;
+    }
     if (ec == asio::error::eof) break;
     if (ec) {
       st->job->fail("server: async_read_some");

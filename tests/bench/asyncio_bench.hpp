@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <time.h>
+
 #include <usock/usock.hpp>
 
 #include "../alloc/counting_allocator.hpp"
@@ -24,6 +26,7 @@ struct echo_plan {
   std::size_t connections = 1000;
   std::size_t rounds = 100;
   static constexpr std::size_t message = 64;
+  bool read_timeout = false;  ///< the server gives every read `read_deadline` (wait_for / `read || timer`)
 };
 
 /// Every size of one run.
@@ -97,6 +100,8 @@ struct echo_job {
   std::string first_error;
   bool counting = false, counted = false;
   usock_alloc::counts window{};              ///< allocations in the window (on the server's thread)
+  double cpu_start = 0;                      ///< the server thread's CPU time when the window opened
+  double cpu_window = 0;                     ///< the server thread's CPU seconds in the window
 
   std::size_t warm_bytes() const noexcept { return plan.connections * echo_plan::message; }
   std::size_t all_bytes() const noexcept { return warm_bytes() * (1 + plan.rounds); }
@@ -108,13 +113,20 @@ struct echo_job {
     bytes += n;
     if (!counting && !counted && bytes >= warm_bytes()) {
       counting = true;
+      cpu_start = thread_cpu_seconds();
       usock_alloc::arm();
     }
     if (counting && bytes >= all_bytes()) {
       window = usock_alloc::disarm();
+      cpu_window = thread_cpu_seconds() - cpu_start;
       counting = false;
       counted = true;
     }
+  }
+  static double thread_cpu_seconds() noexcept {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
   }
   void fail(const char* what) {
     if (errors++ == 0) first_error = what;
@@ -137,7 +149,8 @@ double asyncio_pingpong(const plan&);
 double asyncio_pingpong_timeout(const plan&);
 double asyncio_churn(const plan&);
 void asyncio_echo_server(echo_job&);
-/// The line buffer asyncio_lines reads into (its read-ahead block is as big: see stream.hpp).
+/// The line buffer asyncio_lines reads into (the stream reads ahead in blocks of `USOCK_READ_BUFFER_SIZE`, as
+/// the blocking `readline` does: see stream.hpp).
 extern const std::size_t asyncio_line_buffer;
 
 // Asio's awaitables (asyncio_asio.cpp): one io_context on the calling thread, co_spawn,

@@ -168,11 +168,17 @@ struct echo_state {
 
 asyncio::task<> echo_connection(asyncio::stream s, echo_state* st) {
   std::byte buf[512];
-  std::error_code ec;
+  std::error_code ec, timeout_ec;
+  const bool with_timeout = st->job->plan.read_timeout;
   for (;;) {
-    const std::size_t n = co_await s.readinto(buf, ec);
-    if (ec) {
-      st->job->fail("server: readinto");
+    std::size_t n = 0;
+    if (with_timeout) {
+      n = co_await asyncio::wait_for(s.readinto(buf, ec), read_deadline, timeout_ec);
+    } else {
+      n = co_await s.readinto(buf, ec);
+    }
+    if (ec || timeout_ec) {
+      st->job->fail(timeout_ec ? "server: wait_for" : "server: readinto");
       break;
     }
     if (n == 0) break;

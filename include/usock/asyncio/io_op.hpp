@@ -35,6 +35,7 @@ struct io_op_core : io_waiter {
   task_state* self = nullptr;
   Loop* io_loop = nullptr;
   const io_op_table<Loop>* table;
+  unsigned reported = 0;  // the events of the readiness report the call is made for (0: the first try)
   bool registered = false;
 
   io_op_core(Loop* l, usock::error_code* e, const io_op_table<Loop>* t) noexcept : ec(e), io_loop(l), table(t) {}
@@ -53,8 +54,9 @@ struct io_op_core : io_waiter {
       t.loop->yield(t, *this, h);
       return true;
     }
-    io_waiter::ready = [](io_waiter& w, unsigned) noexcept {
+    io_waiter::ready = [](io_waiter& w, unsigned events) noexcept {
       auto& me = static_cast<io_op_core&>(w);
+      me.reported = events;
       if (!me.table->attempt(me)) return false;
       me.registered = false;
       me.self->loop->wake(*me.self);

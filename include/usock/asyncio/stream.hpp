@@ -36,6 +36,8 @@ class basic_stream;
 
 namespace detail {
 template <polling_backend Backend, std::size_t Capacity>
+struct connector;
+template <polling_backend Backend, std::size_t Capacity>
 basic_loop<Backend, Capacity>* current_loop() noexcept {
   return static_cast<basic_loop<Backend, Capacity>*>(loop_core::current());
 }
@@ -113,7 +115,8 @@ class basic_stream {
   auto readline(mutable_bytes buf, usock::error_code& ec) noexcept { return line_reader<true>(this, buf, &ec); }
 
   /// The longest line `readline` accepts (bytes, `\n` included): `USOCK_ASYNCIO_LINE_LIMIT` (4096) unless
-  /// changed. The read-ahead block is allocated at this size on the first `readline`.
+  /// changed. The read-ahead block is allocated on the first `readline`: the limit's size, or the blocking
+  /// `readline`'s block (`USOCK_READ_BUFFER_SIZE`, 8 KiB) if that is bigger.
   std::size_t line_limit() const noexcept { return line_limit_; }
   /// Changes the limit (at least 1; the block in use grows on the next `readline` if needed).
   void set_line_limit(std::size_t n) noexcept { line_limit_ = n ? n : 1; }
@@ -372,6 +375,14 @@ class basic_stream {
       }
       return true;
     }
+    /// A whole line in the read-ahead already: taken here, without the suspension (lines come many to a block).
+    bool await_ready() noexcept {
+      const std::string_view view = this->s->in_.view();
+      const std::size_t nl = view.find('\n');
+      if (nl == std::string_view::npos || nl >= limit() || !this->io_loop || !this->io_loop->may_complete_now())
+        return false;
+      return take(nl + 1);
+    }
     bool attempt() noexcept {
       basic_stream* const st = this->s;
       for (;;) {
@@ -379,10 +390,13 @@ class basic_stream {
         const std::size_t nl = view.find('\n');
         if (nl != std::string_view::npos && nl < limit()) return take(nl + 1);
         if (view.size() >= limit()) return this->result = usock::detail::make_error(std::errc::message_size), true;
-        if (!st->in_.reserve(limit()))  // into a caller's buffer: a block no bigger than that buffer
+        // The read-ahead block: as big as the limit, and at least the blocking `readline`'s block (a line into
+        // a small buffer still reads ahead many lines per system call); the bytes beyond a line stay buffered.
+        if (!st->in_.reserve(limit() > read_ahead_block ? limit() : read_ahead_block))
           return this->result = usock::detail::make_error(std::errc::not_enough_memory), true;
-        mutable_bytes room = st->in_.free_space();
-        if (room.size() > limit() - view.size()) room = room.first(limit() - view.size());
+        const mutable_bytes room = st->in_.free_space();
+        if (room.empty())  // the caller's block is full (it is smaller than the limit set since)
+          return this->result = usock::detail::make_error(std::errc::message_size), true;
         std::size_t n = 0;
         if (!st->recv_once(room, this->first, n, this->result)) return false;
         if (this->result) return true;
@@ -437,6 +451,11 @@ class basic_stream {
     void await_resume() { this->complete("stream.drain"); }
   };
 
+  /// The smallest read-ahead block `readline` allocates (the blocking `readline`'s).
+  static constexpr std::size_t read_ahead_block = USOCK_READ_BUFFER_SIZE;
+
+  friend struct detail::connector<Backend, Capacity>;
+
   socket_type sock_;
   loop_type* loop_ = nullptr;
   detail::byte_queue in_;
@@ -469,14 +488,25 @@ struct connector : io_op<connector<Backend, Capacity>, basic_loop<Backend, Capac
   bool attempt() noexcept {
     if (this->result) return true;
     if (started) {
+      // Reported writable with no error: connected (on a backend that reports a failed connect as an error);
+      // otherwise the stack says how it ended.
+      if constexpr (connect_failure_polls_error<Backend>) {
+        if ((this->reported & (pollerr | pollhup | pollnval)) == 0) return this->result.clear(), true;
+      }
       Backend::connect_result(sock.fileno(), this->result);
       return true;
     }
     started = true;
     if (!addr.valid()) return this->result = make_error(std::errc::invalid_argument), true;
-    sock = socket_type(addr.family(), sock_stream, this->result);
-    if (!this->result) sock.setblocking(false, this->result);
-    if (this->result) return true;
+    if constexpr (nonblocking_open_backend<Backend>) {
+      const auto h = Backend::open_nonblocking(addr.family(), sock_stream, this->result);
+      if (this->result) return true;
+      sock = socket_type::adopt(h, std::chrono::milliseconds(0));
+    } else {
+      sock = socket_type(addr.family(), sock_stream, this->result);
+      if (!this->result) sock.setblocking(false, this->result);
+      if (this->result) return true;
+    }
     Backend::connect(sock.fileno(), addr, this->result);
     if (is(this->result, std::errc::operation_in_progress) || would_block(this->result)) {
       this->result.clear();
@@ -492,7 +522,11 @@ struct connector : io_op<connector<Backend, Capacity>, basic_loop<Backend, Capac
   }
   basic_stream<Backend, Capacity> await_resume() {
     this->complete("open_connection");
-    return basic_stream<Backend, Capacity>(std::move(sock));
+    basic_stream<Backend, Capacity> s(std::move(sock));
+    // Reported writable and not readable as the connect ended: the stream's first read waits rather than
+    // trying a receive that would only find nothing (a peer that speaks first is reported readable then).
+    if ((this->reported & (pollout | pollin)) == pollout) s.maybe_empty_ = true;
+    return s;
   }
 };
 

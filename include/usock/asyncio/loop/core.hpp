@@ -176,6 +176,12 @@ class loop_core {
   /// Counts an await that completed without suspending; true when the task should yield instead.
   bool over_budget() noexcept { return ++budget_ > USOCK_ASYNCIO_BUDGET; }
 
+  /// For an await that finds its result already there (a line in a stream's read-ahead): true when it may
+  /// complete without suspending, counted as `over_budget` counts; false when the running task has a
+  /// cancellation waiting for its next await, its budget is spent, or no task of this loop is running (the
+  /// await then takes its ordinary path, which reports or yields).
+  bool may_complete_now() noexcept { return running_ && !running_->cancel_pending && !over_budget(); }
+
   /// A task's frame has finished: wakes what waits on it. True when nothing owns the frame any more (the
   /// caller destroys it).
   bool finish(task_state& t) noexcept {
@@ -294,7 +300,9 @@ class loop_core {
       t.started = true;
     }
     t.waiting = nullptr;
+    running_ = &t;
     t.resume.resume();
+    running_ = nullptr;
   }
 
   task_state* head_ = nullptr;
@@ -304,6 +312,7 @@ class loop_core {
   timer_heap timers_;
   unsigned depth_ = 0;
   unsigned budget_ = 0;
+  task_state* running_ = nullptr;  // the task run_one is running
 };
 
 /// The task state of the coroutine `h` (awaiters are awaited from `asyncio::task` coroutines only).

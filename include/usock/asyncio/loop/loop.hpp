@@ -79,7 +79,20 @@ class basic_loop : public detail::loop_core {
       prepare_wake = &prepare_wake_thunk;
     }
   }
+  /// Ends the tasks still unfinished (a loop driven by `run_once` may have some) as `run` does when `main` has
+  /// finished: cancels them and runs them until they end (a task that can never end is destroyed). The frames
+  /// nobody holds a handle to are freed now, the others with their handle.
   ~basic_loop() {
+    if (task_count() != 0) {
+      loop_core*& cur = detail::loop_core::current();
+      loop_core* const was = cur;
+      cur = this;
+      cancel_all();
+      usock::error_code ignored;
+      while (task_count() != 0 && !stuck() && !ignored) run_once(std::nullopt, ignored);
+      destroy_stuck();
+      cur = was;
+    }
     if (detail::loop_core::current() == this) detail::loop_core::current() = nullptr;
     if (wake_reader_.is_open()) forget(wake_reader_.fileno());
   }
@@ -116,17 +129,22 @@ class basic_loop : public detail::loop_core {
       const auto ms = detail::wait_ms(timers().top()->when - now());
       if (!wait || ms < *wait) wait = ms;
     }
-    // A task is ready and none waits on a socket: a poll could wake nobody, so it is skipped (a write followed
-    // by drain's yield would otherwise cost a zero-timeout wait per round trip). Otherwise one wait: it may end
-    // early (a signal, or a flag set on an interruptible backend); the timers and flags are looked at again
-    // below either way.
-    const bool poll_useless = has_ready() && io_waiters_ == 0;
+    // A task is ready, so the wait would be a zero-timeout poll. It is skipped when it could wake nobody (no
+    // task waits on a socket: a write followed by drain's yield would otherwise cost a poll per round trip),
+    // and in the turn after a poll (that turn runs what the poll woke and what those tasks queued; a socket's
+    // readiness is seen at most one turn later, and a loop busy with ready tasks makes half the polls).
+    // Otherwise one wait: it may end early (a signal, or a flag set on an interruptible backend); the timers
+    // and flags are looked at again below either way.
+    const bool poll_useless = has_ready() && (io_waiters_ == 0 || polled_);
+    polled_ = false;
     if constexpr (interruptible_backend<Backend>) {
       if (!poll_useless) {
+        polled_ = true;
         for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);  // with no socket: idle wait
       }
       if (ec) return 0;
     } else if (poller_.size() != 0 && !poll_useless) {
+      polled_ = true;
       for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);
       if (ec) return 0;
     } else if (!has_ready() && wait) {
@@ -381,6 +399,7 @@ class basic_loop : public detail::loop_core {
   std::array<io_entry, table_size> table_{};
   std::size_t entries_ = 0;
   std::size_t io_waiters_ = 0;
+  bool polled_ = false;  // the last turn polled
   basic_socket<Backend> wake_reader_ = basic_socket<Backend>::adopt(Backend::invalid_handle);
   basic_socket<Backend> wake_writer_ = basic_socket<Backend>::adopt(Backend::invalid_handle);
   std::atomic<handle_type> wake_writer_handle_{Backend::invalid_handle};
