@@ -135,6 +135,21 @@ concept connect_failure_polls_error = polling_backend<B> && requires {
   requires B::connect_failure_polls_error;
 };
 
+/// A backend whose blocking calls wait in usock's own code (the raw API runs its poll hook until the socket is
+/// ready) and that also has forms of the calls that can wait which never do: `connect_nowait`, `accept_nowait`,
+/// `send_nowait` and `recv_nowait` behave as the plain calls on a non-blocking socket, whatever the socket's
+/// mode. An event loop (usock::asyncio), whose sockets are all non-blocking, calls these, so a firmware image
+/// built on it links none of the backend's waiting code.
+template <class B>
+concept nowait_backend =
+    socket_backend<B> && requires(typename B::handle_type h, usock::error_code& ec, const address& addr,
+                                  address& peer, const_bytes out, mutable_bytes in, bool flag) {
+      { B::connect_nowait(h, addr, ec) } noexcept;
+      { B::accept_nowait(h, peer, flag, ec) } noexcept -> std::same_as<typename B::handle_type>;
+      { B::send_nowait(h, out, ec) } noexcept -> std::same_as<std::size_t>;
+      { B::recv_nowait(h, in, ec) } noexcept -> std::same_as<std::size_t>;
+    };
+
 /// A backend that can also resolve host names (`usock::getaddrinfo`, `usock::create_connection`).
 template <class B>
 concept resolving_backend = socket_backend<B> && requires(std::string_view host, std::uint16_t port,

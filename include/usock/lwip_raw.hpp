@@ -183,6 +183,9 @@ struct lwip_raw {
   /// Starts the handshake; blocking, waits for its end. Errors: `operation_in_progress` (non-blocking),
   /// `connection_refused`, `connection_aborted`, `connection_already_in_progress`, `already_connected`,
   /// `network_unreachable`, `address_in_use`, `address_family_not_supported`, `operation_not_supported`.
+  /// `Wait` false (`connect_nowait`): as on a non-blocking socket, whatever its mode; the same for `accept`,
+  /// `send` and `recv` below.
+  template <bool Wait = true>
   static void connect(handle_type h, const address& addr, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -202,7 +205,7 @@ struct lwip_raw {
     s->st = state::connecting;
     s->bound = true;
     remember_addresses(*s);
-    if (s->nonblocking) return void(ec = make(std::errc::operation_in_progress));
+    if (!Wait || s->nonblocking) return void(ec = make(std::errc::operation_in_progress));
     if (!block(h, s, -1, ec, [](const slot& x) { return x.st != state::connecting || x.error; })) return;
     connect_result_locked(*s, ec);
   }
@@ -269,6 +272,7 @@ struct lwip_raw {
 
   /// The oldest queued connection. Errors: `resource_unavailable_try_again` (non-blocking, none queued),
   /// `invalid_argument` (not listening), `operation_not_supported` (would wait, no poll hook).
+  template <bool Wait = true>
   static handle_type accept(handle_type h, address& peer, bool nonblocking, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -276,7 +280,7 @@ struct lwip_raw {
     if (!s) return ec = make(std::errc::bad_file_descriptor), invalid_handle;
     if (s->st != state::listening) return ec = make(std::errc::invalid_argument), invalid_handle;
     if (s->queued == 0) {
-      if (s->nonblocking) return ec = make(std::errc::resource_unavailable_try_again), invalid_handle;
+      if (!Wait || s->nonblocking) return ec = make(std::errc::resource_unavailable_try_again), invalid_handle;
       auto ready = [](const slot& x) { return x.queued != 0 || x.st != state::listening || !x.pcb; };
       if (!block(h, s, -1, ec, ready)) return invalid_handle;
       if (s->queued == 0) return ec = make(std::errc::invalid_argument), invalid_handle;
@@ -294,6 +298,7 @@ struct lwip_raw {
   /// Copies what fits (`tcp_sndbuf`, lwIP's segment queue) and pushes it out. Errors:
   /// `resource_unavailable_try_again` (non-blocking: connecting, full, or lwIP out of memory), `broken_pipe`
   /// (shut down or never connected), `connection_reset`, `connection_aborted`, `operation_not_supported`.
+  template <bool Wait = true>
   static std::size_t send(handle_type h, const_bytes data, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -323,7 +328,7 @@ struct lwip_raw {
       }
       // No room, or still connecting: never wait in non-blocking mode (MicroPython waits up to 10 s here). Out
       // of memory, the socket is not writable until the poll hook has run (slot::starved).
-      if (s->nonblocking) {
+      if (!Wait || s->nonblocking) {
         if (out_of_memory) s->starved = true, s->starved_at = hook_runs;
         return ec = make(std::errc::resource_unavailable_try_again), 0;
       }
@@ -334,6 +339,7 @@ struct lwip_raw {
   /// Queued data first; 0 after the peer's FIN; then the connection's error if it was reset. Errors:
   /// `resource_unavailable_try_again`, `not_connected`, `connection_reset`, `connection_aborted`,
   /// `operation_not_supported`.
+  template <bool Wait = true>
   static std::size_t recv(handle_type h, mutable_bytes buffer, usock::error_code& ec) noexcept {
     using namespace detail::lwip_raw_impl;
     stack_lock guard;
@@ -348,9 +354,25 @@ struct lwip_raw {
       if (s->eof || s->rx_shut || buffer.empty()) return ec.clear(), 0;
       if (s->error) return ec = make(static_cast<std::errc>(s->error)), 0;
       if (s->st == state::connected && !s->pcb) return ec.clear(), 0;
-      if (s->nonblocking) return ec = make(std::errc::resource_unavailable_try_again), 0;
+      if (!Wait || s->nonblocking) return ec = make(std::errc::resource_unavailable_try_again), 0;
       if (!block(h, s, -1, ec, readable)) return 0;
     }
+  }
+
+  /// `connect`, `accept`, `send` and `recv` as on a non-blocking socket, whatever its mode
+  /// (`usock::nowait_backend`): they never run the poll hook, and a program that makes only these (an event
+  /// loop) links none of the waiting code.
+  static void connect_nowait(handle_type h, const address& addr, usock::error_code& ec) noexcept {
+    connect<false>(h, addr, ec);
+  }
+  static handle_type accept_nowait(handle_type h, address& peer, bool nonblocking, usock::error_code& ec) noexcept {
+    return accept<false>(h, peer, nonblocking, ec);
+  }
+  static std::size_t send_nowait(handle_type h, const_bytes data, usock::error_code& ec) noexcept {
+    return send<false>(h, data, ec);
+  }
+  static std::size_t recv_nowait(handle_type h, mutable_bytes buffer, usock::error_code& ec) noexcept {
+    return recv<false>(h, buffer, ec);
   }
 
   /// `shut_wr` queues the FIN; `shut_rd` drops queued and future data. Errors: `not_connected`.
@@ -692,5 +714,6 @@ struct lwip_raw {
 static_assert(socket_backend<lwip_raw>);
 static_assert(polling_backend<lwip_raw>);
 static_assert(resolving_backend<lwip_raw>);
+static_assert(nowait_backend<lwip_raw>);
 
 }  // namespace usock

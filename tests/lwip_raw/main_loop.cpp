@@ -198,6 +198,64 @@ TEST_CASE("main loop: a non-blocking send on a full window reports try-again at 
   CHECK(conn.read(total) == expected);
 }
 
+TEST_CASE("main loop: connect_nowait, accept_nowait, recv_nowait and send_nowait never wait, even on blocking "
+          "sockets",
+          "[lwip_raw][main_loop]") {
+  using usock::lwip_raw;
+  const std::uint64_t polls_at_start = usock_test::stack().poll_calls();
+  usock::address where;
+  socket_t listener = listen_on_loopback(1, where);
+  socket_t early;  // blocking: a plain connect would wait for the handshake in the poll hook
+  usock::error_code ec;
+  lwip_raw::connect_nowait(early.fileno(), where, ec);
+  CHECK(ec == std::errc::operation_in_progress);
+  CHECK(usock_test::stack().poll_calls() == polls_at_start);
+  REQUIRE(run_main_loop([&] {
+    lwip_raw::connect_result(early.fileno(), ec);
+    return ec != std::errc::operation_in_progress;
+  }));
+  CHECK(!ec);
+  early.close();
+  listener.close();  // resets the connection nobody accepted
+  settle();
+
+  auto [server, client, conn, addr] = connect_through_listener();
+  server.settimeout(std::nullopt);  // all three blocking: the plain calls would wait in the poll hook
+  client.settimeout(std::nullopt);
+  conn.settimeout(std::nullopt);
+  const std::uint64_t polls_before = usock_test::stack().poll_calls();
+
+  usock::address peer;
+  CHECK(lwip_raw::accept_nowait(server.fileno(), peer, false, ec) == lwip_raw::invalid_handle);
+  CHECK(would_block(ec));
+  std::array<char, 64> buf;
+  CHECK(lwip_raw::recv_nowait(conn.fileno(), buf, ec) == 0);
+  CHECK(would_block(ec));
+
+  // Fills lwIP's send buffer without servicing the stack: the call that finds it full reports try-again.
+  const std::string chunk = pattern(4096);
+  std::string sent;  // each call takes a prefix of `chunk`
+  for (int i = 0; i < 1000; ++i) {
+    const std::size_t n = lwip_raw::send_nowait(client.fileno(), chunk, ec);
+    if (ec) break;
+    REQUIRE(n > 0);
+    sent.append(chunk, 0, n);
+  }
+  CHECK(would_block(ec));
+  CHECK(!sent.empty());
+  CHECK(usock_test::stack().poll_calls() == polls_before);
+
+  // What was taken arrives, every byte.
+  std::string received;
+  REQUIRE(run_main_loop([&] {
+    const std::size_t n = lwip_raw::recv_nowait(conn.fileno(), buf, ec);
+    if (!ec) received.append(buf.data(), n);
+    else REQUIRE(would_block(ec));
+    return received.size() >= sent.size();
+  }));
+  CHECK(received == sent);
+}
+
 TEST_CASE("without a poll hook, a call that would wait reports operation_not_supported instead of hanging",
           "[lwip_raw][main_loop]") {
   usock::address where;

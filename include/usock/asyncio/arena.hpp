@@ -8,6 +8,7 @@
 /// `USOCK_ASYNCIO_NO_HEAP` is defined: then a frame needs an arena. Either way an allocation that fails makes the
 /// coroutine call return an empty task, which `create_task` reports as `not_enough_memory`: never a crash.
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -84,10 +85,11 @@ class frame_arena {
     const auto v = reinterpret_cast<std::uintptr_t>(p);
     return p + ((alignment - v % alignment) % alignment);
   }
+  /// The smallest class whose blocks hold `size` bytes, `classes` if none does.
   static constexpr unsigned class_of(std::size_t size) noexcept {
-    unsigned cls = 0;
-    while ((std::size_t{1} << (cls + min_shift)) < size && cls < classes) ++cls;
-    return cls;
+    if (size <= class_size(0)) return 0;
+    const auto cls = static_cast<unsigned>(std::bit_width(size - 1)) - min_shift;
+    return cls < classes ? cls : classes;
   }
   static constexpr std::size_t class_size(unsigned cls) noexcept { return std::size_t{1} << (cls + min_shift); }
 

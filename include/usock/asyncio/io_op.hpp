@@ -7,13 +7,41 @@
 /// await reports the cancellation). The awaiter lives in the awaiting frame: nothing is allocated.
 
 #include <coroutine>
+#include <cstddef>
 #include <system_error>
 
+#include "../address.hpp"
+#include "../backend.hpp"
+#include "../buffer.hpp"
 #include "../constants.hpp"
 #include "loop/core.hpp"
 #include "loop/loop.hpp"
 
 namespace usock::asyncio::detail {
+
+// The calls the awaiters make. Their sockets are non-blocking, so a backend's `_nowait` forms do the same where
+// it has them (`usock::nowait_backend`), and then a firmware image links none of the backend's waiting code.
+template <socket_backend Backend>
+std::size_t recv_nowait(typename Backend::handle_type h, mutable_bytes buf, usock::error_code& ec) noexcept {
+  if constexpr (nowait_backend<Backend>) return Backend::recv_nowait(h, buf, ec);
+  else return Backend::recv(h, buf, ec);
+}
+template <socket_backend Backend>
+std::size_t send_nowait(typename Backend::handle_type h, const_bytes data, usock::error_code& ec) noexcept {
+  if constexpr (nowait_backend<Backend>) return Backend::send_nowait(h, data, ec);
+  else return Backend::send(h, data, ec);
+}
+template <socket_backend Backend>
+void connect_nowait(typename Backend::handle_type h, const address& addr, usock::error_code& ec) noexcept {
+  if constexpr (nowait_backend<Backend>) Backend::connect_nowait(h, addr, ec);
+  else Backend::connect(h, addr, ec);
+}
+template <socket_backend Backend>
+typename Backend::handle_type accept_nowait(typename Backend::handle_type h, address& peer, bool nonblocking,
+                                            usock::error_code& ec) noexcept {
+  if constexpr (nowait_backend<Backend>) return Backend::accept_nowait(h, peer, nonblocking, ec);
+  else return Backend::accept(h, peer, nonblocking, ec);
+}
 
 template <class Loop>
 struct io_op_core;

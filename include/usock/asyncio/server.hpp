@@ -64,7 +64,7 @@ struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacit
   typename Backend::handle_type handle() const noexcept { return st->listener.fileno(); }
   bool attempt() noexcept {
     address peer;
-    conn = Backend::accept(st->listener.fileno(), peer, true, this->result);
+    conn = accept_nowait<Backend>(st->listener.fileno(), peer, true, this->result);
     return !would_block(this->result);
   }
   void finish() noexcept {}

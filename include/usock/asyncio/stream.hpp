@@ -137,7 +137,7 @@ class basic_stream {
     if (!check(ec)) return 0;
     std::size_t sent = 0;
     if (out_.empty()) {
-      sent = Backend::send(sock_.fileno(), data, ec);
+      sent = detail::send_nowait<Backend>(sock_.fileno(), data, ec);
       if (detail::would_block(ec)) sent = 0, ec.clear();
       if (ec) return 0;
       if (sent == data.size()) return sent;
@@ -212,7 +212,7 @@ class basic_stream {
     if (first && maybe_empty_) return first = false, false;
     first = false;
     usock::error_code err;
-    got = Backend::recv(sock_.fileno(), buf, err);
+    got = detail::recv_nowait<Backend>(sock_.fileno(), buf, err);
     if (detail::would_block(err)) return maybe_empty_ = false, false;
     maybe_empty_ = !err && got != 0 && got < buf.size();
     result = err;
@@ -426,7 +426,7 @@ class basic_stream {
       if (!s->sock_.is_open()) return this->result = usock::detail::make_error(std::errc::bad_file_descriptor), true;
       while (!s->out_.empty()) {
         usock::error_code err;
-        const std::size_t n = Backend::send(s->sock_.fileno(), s->out_.bytes(), err);
+        const std::size_t n = detail::send_nowait<Backend>(s->sock_.fileno(), s->out_.bytes(), err);
         if (detail::would_block(err)) return false;
         if (err) return this->result = err, true;
         s->out_.consume(n);
@@ -507,7 +507,7 @@ struct connector : io_op<connector<Backend, Capacity>, basic_loop<Backend, Capac
       if (!this->result) sock.setblocking(false, this->result);
       if (this->result) return true;
     }
-    Backend::connect(sock.fileno(), addr, this->result);
+    connect_nowait<Backend>(sock.fileno(), addr, this->result);
     if (is(this->result, std::errc::operation_in_progress) || would_block(this->result)) {
       this->result.clear();
       return false;

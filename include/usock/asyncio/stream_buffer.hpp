@@ -51,7 +51,7 @@ class byte_queue {
     const std::size_t n = size();
     release();
     data_ = block;
-    owned_ = true;
+    set_owned(true);
     capacity_ = capacity;
     begin_ = 0;
     end_ = n;
@@ -128,7 +128,7 @@ class byte_queue {
     if (n != 0) std::memcpy(block + capacity - n, data_ + begin_, n);
     release();
     data_ = block;
-    owned_ = true;
+    set_owned(true);
     capacity_ = capacity;
     begin_ = capacity - n;
     end_ = capacity;
@@ -139,7 +139,7 @@ class byte_queue {
     if (owned_) delete[] data_;
 #endif
     data_ = nullptr;
-    owned_ = false;
+    set_owned(false);
     capacity_ = begin_ = end_ = 0;
   }
   void take_from(byte_queue& o) noexcept {
@@ -147,15 +147,23 @@ class byte_queue {
     capacity_ = o.capacity_;
     begin_ = o.begin_;
     end_ = o.end_;
-    owned_ = o.owned_;
+    set_owned(o.owned_);
     o.data_ = nullptr;
-    o.owned_ = false;
+    o.set_owned(false);
     o.capacity_ = o.begin_ = o.end_ = 0;
   }
 
   std::byte* data_ = nullptr;
   std::size_t capacity_ = 0, begin_ = 0, end_ = 0;
+  // Whether the block came from the heap (and is freed here). A build with no heap has only the caller's blocks:
+  // then it is a constant, and the code for owned blocks goes.
+#ifdef USOCK_ASYNCIO_NO_HEAP
+  static constexpr bool owned_ = false;
+  void set_owned(bool) noexcept {}
+#else
   bool owned_ = false;
+  void set_owned(bool on) noexcept { owned_ = on; }
+#endif
 };
 
 }  // namespace usock::asyncio::detail

@@ -308,20 +308,23 @@ class basic_loop : public detail::loop_core {
   static std::size_t slot_of(handle_type h) noexcept {
     return (static_cast<std::size_t>(static_cast<std::uint32_t>(h)) * 2654435761u) & (table_size - 1);
   }
+  /// The entry of `h`, or the empty entry where it would go (there is one: the table is twice the capacity).
+  io_entry& probe(handle_type h) noexcept {
+    std::size_t i = slot_of(h);
+    while (table_[i].handle != h && table_[i].handle != Backend::invalid_handle) i = (i + 1) & (table_size - 1);
+    return table_[i];
+  }
   io_entry* find(handle_type h) noexcept {
-    for (std::size_t i = slot_of(h);; i = (i + 1) & (table_size - 1)) {
-      if (table_[i].handle == h) return &table_[i];
-      if (table_[i].handle == Backend::invalid_handle) return nullptr;
-    }
+    io_entry& e = probe(h);
+    return e.handle == h ? &e : nullptr;
   }
   io_entry* find_or_add(handle_type h) noexcept {
-    if (io_entry* e = find(h)) return e;
+    io_entry& e = probe(h);
+    if (e.handle == h) return &e;
     if (entries_ == Capacity) return nullptr;
-    std::size_t i = slot_of(h);
-    while (table_[i].handle != Backend::invalid_handle) i = (i + 1) & (table_size - 1);
-    table_[i] = io_entry{h, 0, nullptr, nullptr, false, 0};
+    e = io_entry{h, 0, nullptr, nullptr, false, 0};
     ++entries_;
-    return &table_[i];
+    return &e;
   }
   void erase(io_entry& e) noexcept {
     std::size_t i = static_cast<std::size_t>(&e - table_.data());
