@@ -8,6 +8,7 @@
 // time; each sends lines of its own and checks the echo. The server closes once every client is done, and the
 // program exits with status 0 only if every echo matched (how the tests run it).
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -24,12 +25,13 @@ namespace asyncio = usock::asyncio;
 namespace {
 
 std::size_t connected = 0, peak = 0;
+constexpr std::size_t line_size = 256;  // the longest line a connection echoes
 
 /// One connection: echo every line back until the client closes.
 asyncio::task<> echo(asyncio::stream conn) {
   if (++connected > peak) peak = connected;
   std::error_code ec;
-  char line[256];
+  char line[line_size];
   for (;;) {
     const std::size_t n = co_await conn.readline(usock::mutable_bytes(line), ec);  // no allocation per line
     if (ec || n == 0) {
@@ -119,8 +121,8 @@ int main(int argc, char* argv[]) {
   asyncio::arena_scope scope(arena);
   {
     // What one connection costs: its handler's frame, the server's block that counts it out when it
-    // finishes, and the stream's read-ahead block (as big as the handler's line buffer, since it reads lines
-    // into that buffer).
+    // finishes, and the stream's read-ahead block (from the heap on the first readline: as big as the handler's
+    // line buffer, and at least the blocking readline's block).
     auto probe = echo(asyncio::stream(usock::socket::adopt(usock::default_backend::invalid_handle)));
     const std::size_t handler = arena.last_request();
     using node = asyncio::detail::connection_node<usock::default_backend, USOCK_ASYNCIO_CAPACITY>;
@@ -129,8 +131,9 @@ int main(int argc, char* argv[]) {
     asyncio::detail::free_frame(block, sizeof(node));
     std::printf("handler frame: %zu bytes (%zu-byte arena block)\n", handler - 16,
                 asyncio::frame_arena::block_size(handler));
-    std::printf("per connection: %zu bytes of arena (handler frame and server block) + a 256-byte read-ahead block\n",
-                asyncio::frame_arena::block_size(handler) + asyncio::frame_arena::block_size(outer));
+    const std::size_t read_ahead = std::max(line_size, asyncio::stream::read_ahead_block);
+    std::printf("per connection: %zu bytes of arena (handler frame and server block) + a read-ahead block of %zu bytes\n",
+                asyncio::frame_arena::block_size(handler) + asyncio::frame_arena::block_size(outer), read_ahead);
   }
   std::error_code ec;
   const int rc = asyncio::run(serve(argv[1], static_cast<std::uint16_t>(port), clients), ec);

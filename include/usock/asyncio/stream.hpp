@@ -88,6 +88,10 @@ class basic_stream {
   }
   ~basic_stream() { forget(); }
 
+  /// The smallest read-ahead block `readline` allocates: the blocking `readline`'s (`USOCK_READ_BUFFER_SIZE`).
+  /// A block given with `set_read_buffer` is used whatever its size.
+  static constexpr std::size_t read_ahead_block = USOCK_READ_BUFFER_SIZE;
+
   /// True while open.
   bool is_open() const noexcept { return sock_.is_open(); }
   /// The socket's handle.
@@ -450,9 +454,6 @@ class basic_stream {
     }
     void await_resume() { this->complete("stream.drain"); }
   };
-
-  /// The smallest read-ahead block `readline` allocates (the blocking `readline`'s).
-  static constexpr std::size_t read_ahead_block = USOCK_READ_BUFFER_SIZE;
 
   friend struct detail::connector<Backend, Capacity>;
 
