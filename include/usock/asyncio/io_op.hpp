@@ -138,7 +138,8 @@ struct io_op : io_op_core<Loop> {
   /// Reports the outcome (cleared `ec`, or throws in the throwing form) after `finish()`.
   void complete(const char* operation) {
     static_cast<Op&>(*this).finish();
-    report(this->ec, this->result, operation);
+    if (this->ec) *this->ec = this->result;  // the `ec` forms: inline, they cannot throw
+    else report(nullptr, this->result, operation);
   }
 };
 

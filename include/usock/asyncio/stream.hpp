@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "../address.hpp"
@@ -357,11 +358,12 @@ class basic_stream {
     }
   };
 
+  struct no_line {};
   /// `Into`: into the caller's buffer (returns the length), else a string.
   template <bool Into>
   struct line_reader : reader_base<line_reader<Into>> {
     mutable_bytes into;
-    std::string line;
+    [[no_unique_address]] std::conditional_t<Into, no_line, std::string> line;  // the string form's line
     std::size_t length = 0;
     line_reader(basic_stream* st, mutable_bytes b, usock::error_code* e) noexcept
         : reader_base<line_reader>(st, e), into(b) {}

@@ -120,7 +120,7 @@ class basic_loop : public detail::loop_core {
   /// then runs the tasks that were ready. Returns how many task steps ran. Errors: the poller's.
   std::size_t run_once(std::optional<std::chrono::milliseconds> max_wait, usock::error_code& ec) noexcept {
     ec.clear();
-    fire_timers(now());
+    if (has_timers()) fire_timers(now());  // the clock is read only when a timer could be due
     check_flags();
     std::optional<std::chrono::milliseconds> wait = max_wait;
     if (has_ready()) {
@@ -152,7 +152,7 @@ class basic_loop : public detail::loop_core {
       // keeps the loop's wake-up socket registered, so this wait never needs waking from another thread.
       sleep_idle(*wait);
     }
-    fire_timers(now());
+    if (has_timers()) fire_timers(now());
     check_flags();
     return run_ready();
   }
