@@ -21,6 +21,21 @@ namespace usock::asyncio::detail {
 
 // The calls the awaiters make. Their sockets are non-blocking, so a backend's `_nowait` forms do the same where
 // it has them (`usock::nowait_backend`), and then a firmware image links none of the backend's waiting code.
+/// A non-blocking stream socket: in one call where the backend can (`usock::nonblocking_open_backend`).
+template <socket_backend Backend>
+typename Backend::handle_type open_nonblocking(address_family family, usock::error_code& ec) noexcept {
+  if constexpr (nonblocking_open_backend<Backend>) {
+    return Backend::open_nonblocking(family, sock_stream, ec);
+  } else {
+    const auto h = Backend::open(family, sock_stream, ec);
+    if (ec) return Backend::invalid_handle;
+    Backend::set_nonblocking(h, true, ec);
+    if (!ec) return h;
+    usock::error_code ignored;
+    Backend::close(h, ignored);
+    return Backend::invalid_handle;
+  }
+}
 template <socket_backend Backend>
 std::size_t recv_nowait(typename Backend::handle_type h, mutable_bytes buf, usock::error_code& ec) noexcept {
   if constexpr (nowait_backend<Backend>) return Backend::recv_nowait(h, buf, ec);

@@ -381,21 +381,22 @@ class basic_stream {
       }
       return true;
     }
+    /// The length of the whole line (within the limit) at the front of the read-ahead, 0 if there is none.
+    std::size_t buffered_line() const noexcept {
+      const std::size_t nl = this->s->in_.view().find('\n');
+      return nl != std::string_view::npos && nl < limit() ? nl + 1 : 0;
+    }
     /// A whole line in the read-ahead already: taken here, without the suspension (lines come many to a block).
     bool await_ready() noexcept {
-      const std::string_view view = this->s->in_.view();
-      const std::size_t nl = view.find('\n');
-      if (nl == std::string_view::npos || nl >= limit() || !this->io_loop || !this->io_loop->may_complete_now())
-        return false;
-      return take(nl + 1);
+      const std::size_t n = buffered_line();
+      if (n == 0 || !this->io_loop || !this->io_loop->may_complete_now()) return false;
+      return take(n);
     }
     bool attempt() noexcept {
       basic_stream* const st = this->s;
       for (;;) {
-        const std::string_view view = st->in_.view();
-        const std::size_t nl = view.find('\n');
-        if (nl != std::string_view::npos && nl < limit()) return take(nl + 1);
-        if (view.size() >= limit()) return this->result = usock::detail::make_error(std::errc::message_size), true;
+        if (const std::size_t line_length = buffered_line()) return take(line_length);
+        if (st->in_.size() >= limit()) return this->result = usock::detail::make_error(std::errc::message_size), true;
         // The read-ahead block: as big as the limit, and at least the blocking `readline`'s block (a line into
         // a small buffer still reads ahead many lines per system call); the bytes beyond a line stay buffered.
         if (!st->in_.reserve(limit() > read_ahead_block ? limit() : read_ahead_block))
@@ -501,15 +502,8 @@ struct connector : io_op<connector<Backend, Capacity>, basic_loop<Backend, Capac
     }
     started = true;
     if (!addr.valid()) return this->result = make_error(std::errc::invalid_argument), true;
-    if constexpr (nonblocking_open_backend<Backend>) {
-      const auto h = Backend::open_nonblocking(addr.family(), sock_stream, this->result);
-      if (this->result) return true;
-      sock = socket_type::adopt(h, std::chrono::milliseconds(0));
-    } else {
-      sock = socket_type(addr.family(), sock_stream, this->result);
-      if (!this->result) sock.setblocking(false, this->result);
-      if (this->result) return true;
-    }
+    sock = socket_type::adopt(open_nonblocking<Backend>(addr.family(), this->result), std::chrono::milliseconds(0));
+    if (this->result) return true;
     connect_nowait<Backend>(sock.fileno(), addr, this->result);
     if (is(this->result, std::errc::operation_in_progress) || would_block(this->result)) {
       this->result.clear();

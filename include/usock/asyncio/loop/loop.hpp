@@ -87,10 +87,7 @@ class basic_loop : public detail::loop_core {
       loop_core*& cur = detail::loop_core::current();
       loop_core* const was = cur;
       cur = this;
-      cancel_all();
-      usock::error_code ignored;
-      while (task_count() != 0 && !stuck() && !ignored) run_once(std::nullopt, ignored);
-      destroy_stuck();
+      end_tasks();
       cur = was;
     }
     if (detail::loop_core::current() == this) detail::loop_core::current() = nullptr;
@@ -253,16 +250,20 @@ class basic_loop : public detail::loop_core {
           }
           run_once(std::nullopt, e);
         }
-        usock::error_code ignored;
-        cancel_all();
-        while (task_count() != 0 && !stuck() && !ignored) run_once(std::nullopt, ignored);
-        destroy_stuck();
+        end_tasks();
         if (!e) return finish_main(h, ec);
       }
       leave();
     }
     detail::report(ec, e, "run");
     if constexpr (!std::is_void_v<T>) return detail::promise<T>{}.take();
+  }
+  /// Cancels the unfinished tasks and runs them until they end; destroys those that never can.
+  void end_tasks() noexcept {
+    cancel_all();
+    usock::error_code ignored;
+    while (task_count() != 0 && !stuck() && !ignored) run_once(std::nullopt, ignored);
+    destroy_stuck();
   }
   template <class T>
   T finish_main(task_handle<T>& h, usock::error_code* ec) {
