@@ -299,6 +299,23 @@ asyncio::task<std::string> full_caller_block(connection& c) {
   co_return log;
 }
 
+// readline inside wait_for (which takes the awaiter over): a line that has to be read, then one already in the
+// read-ahead, come at once; a line whose end does not come times out with its start kept for the next read.
+asyncio::task<std::string> readline_within_wait_for(connection& c) {
+  std::error_code ec, inner;
+  c.b.write("a\nb\nc", ec);
+  std::string log = co_await asyncio::wait_for(c.a.readline(inner), std::chrono::seconds(5), ec);
+  log += "(" + describe(inner) + "," + describe(ec) + ")";
+  std::byte buf[8];
+  std::size_t n = co_await asyncio::wait_for(c.a.readline(usock::mutable_bytes(buf), inner), std::chrono::seconds(5), ec);
+  log += std::string(reinterpret_cast<const char*>(buf), n) + "(" + describe(inner) + "," + describe(ec) + ")";
+  n = co_await asyncio::wait_for(c.a.readline(usock::mutable_bytes(buf), inner), 20ms, ec);
+  log += std::to_string(n) + "(" + describe(inner) + "," + describe(ec) + ");";
+  c.b.write("d\n", ec);
+  log += co_await c.a.readline(ec);
+  co_return log;
+}
+
 asyncio::task<std::string> addresses_and_reset(connection& c) {
   std::string log;
   std::error_code ec, ec2;
@@ -340,6 +357,11 @@ TEST_CASE("stream.readline of lines already buffered still yields to the other t
 
 TEST_CASE("stream.readline: a cancellation waiting for the next await comes before a line already buffered") {
   CHECK(with_connection(cancel_before_buffered_line) == "a\ncancelled '';ok 'b\n'");
+}
+
+TEST_CASE("stream.readline within wait_for: read or buffered lines at once, a timeout keeps the partial line") {
+  CHECK(with_connection(readline_within_wait_for) ==
+        "a\n(ok,ok)b\n(ok,ok)0(Operation canceled,Connection timed out);cd\n");
 }
 
 TEST_CASE("stream.readline: a caller's block full under a raised limit is message_size, not the end of the stream") {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -114,10 +115,10 @@ class basic_stream {
   /// `readline()`: through the next `\n` (included), or the partial last line, or "" at EOF. Reads in blocks
   /// into the stream's read-ahead block and keeps what follows the line for the next read. A line longer than
   /// the limit (`set_line_limit`) is `message_size`, and its bytes stay readable.
-  auto readline(usock::error_code& ec) { return line_reader<false>(this, {}, &ec); }
+  auto readline(usock::error_code& ec) { return line_awaiter<false>(this, {}, &ec); }
   /// `readline` into the caller's buffer (no allocation per line): returns the line's length; a line longer
   /// than `buf` (or the limit) is `message_size` and stays readable.
-  auto readline(mutable_bytes buf, usock::error_code& ec) noexcept { return line_reader<true>(this, buf, &ec); }
+  auto readline(mutable_bytes buf, usock::error_code& ec) noexcept { return line_awaiter<true>(this, buf, &ec); }
 
   /// The longest line `readline` accepts (bytes, `\n` included): `USOCK_ASYNCIO_LINE_LIMIT` (4096) unless
   /// changed. The read-ahead block is allocated on the first `readline`: the limit's size, or the blocking
@@ -182,8 +183,8 @@ class basic_stream {
   auto read() { return all_reader(this, nullptr); }
   auto readexactly(std::size_t n) { return exact_reader(this, n, nullptr); }
   auto readexactly(mutable_bytes buf) noexcept { return exact_into_reader(this, buf, nullptr); }
-  auto readline() { return line_reader<false>(this, {}, nullptr); }
-  auto readline(mutable_bytes buf) noexcept { return line_reader<true>(this, buf, nullptr); }
+  auto readline() { return line_awaiter<false>(this, {}, nullptr); }
+  auto readline(mutable_bytes buf) noexcept { return line_awaiter<true>(this, buf, nullptr); }
   std::size_t write(const_bytes data) {
     usock::error_code ec;
     const std::size_t n = write(data, ec);
@@ -359,47 +360,23 @@ class basic_stream {
   };
 
   struct no_line {};
-  /// `Into`: into the caller's buffer (returns the length), else a string.
+  template <bool Into>
+  struct line_awaiter;
+
+  /// `readline`'s socket await, built by `line_awaiter` only when the line is not all in the read-ahead yet.
   template <bool Into>
   struct line_reader : reader_base<line_reader<Into>> {
-    mutable_bytes into;
-    [[no_unique_address]] std::conditional_t<Into, no_line, std::string> line;  // the string form's line
-    std::size_t length = 0;
-    line_reader(basic_stream* st, mutable_bytes b, usock::error_code* e) noexcept
-        : reader_base<line_reader>(st, e), into(b) {}
-    std::size_t limit() const noexcept {
-      return Into && into.size() < this->s->line_limit_ ? into.size() : this->s->line_limit_;
-    }
-    bool take(std::size_t n) {
-      basic_stream* const st = this->s;
-      length = n;
-      if constexpr (Into) {
-        st->in_.take(into.first(n));
-      } else {
-        line.assign(st->in_.view().substr(0, n));
-        st->in_.consume(n);
-      }
-      return true;
-    }
-    /// The length of the whole line (within the limit) at the front of the read-ahead, 0 if there is none.
-    std::size_t buffered_line() const noexcept {
-      const std::size_t nl = this->s->in_.view().find('\n');
-      return nl != std::string_view::npos && nl < limit() ? nl + 1 : 0;
-    }
-    /// A whole line in the read-ahead already: taken here, without the suspension (lines come many to a block).
-    bool await_ready() noexcept {
-      const std::size_t n = buffered_line();
-      if (n == 0 || !this->io_loop || !this->io_loop->may_complete_now()) return false;
-      return take(n);
-    }
+    line_awaiter<Into>* line;
+    explicit line_reader(line_awaiter<Into>* w) noexcept : reader_base<line_reader>(w->s, w->ec), line(w) {}
     bool attempt() noexcept {
       basic_stream* const st = this->s;
+      const std::size_t limit = line->limit();
       for (;;) {
-        if (const std::size_t line_length = buffered_line()) return take(line_length);
-        if (st->in_.size() >= limit()) return this->result = usock::detail::make_error(std::errc::message_size), true;
+        if (const std::size_t line_length = line->buffered_line()) return line->take(line_length);
+        if (st->in_.size() >= limit) return this->result = usock::detail::make_error(std::errc::message_size), true;
         // The read-ahead block: as big as the limit, and at least the blocking `readline`'s block (a line into
         // a small buffer still reads ahead many lines per system call); the bytes beyond a line stay buffered.
-        if (!st->in_.reserve(limit() > read_ahead_block ? limit() : read_ahead_block))
+        if (!st->in_.reserve(limit > read_ahead_block ? limit : read_ahead_block))
           return this->result = usock::detail::make_error(std::errc::not_enough_memory), true;
         const mutable_bytes room = st->in_.free_space();
         if (room.empty())  // the caller's block is full (it is smaller than the limit set since)
@@ -407,18 +384,78 @@ class basic_stream {
         std::size_t n = 0;
         if (!st->recv_once(room, this->first, n, this->result)) return false;
         if (this->result) return true;
-        if (n == 0) return take(st->in_.size() < limit() ? st->in_.size() : limit());  // EOF: the partial line
+        if (n == 0) return line->take(st->in_.size() < limit ? st->in_.size() : limit);  // EOF: the partial line
         st->in_.commit(n);
       }
     }
     void finish() noexcept {}
-    auto await_resume() {
-      this->complete("stream.readline");
+  };
+
+  /// `readline`'s awaiter; `Into`: into the caller's buffer (returns the length), else a string. A whole line
+  /// already in the read-ahead (lines come many to a block) is taken in `await_ready`, which touches only the
+  /// few fields here; the socket await (`line_reader`) is built in place only when the line has to be read.
+  template <bool Into>
+  struct line_awaiter {
+    basic_stream* s;
+    mutable_bytes into;
+    usock::error_code* ec;
+    std::size_t length = 0;
+    [[no_unique_address]] std::conditional_t<Into, no_line, std::string> text;  // the string form's line
+    bool reading = false;  // `op` is built
+    union {
+      line_reader<Into> op;
+    };
+
+    line_awaiter(basic_stream* st, mutable_bytes b, usock::error_code* e) noexcept : s(st), into(b), ec(e) {}
+    /// Moved before it is awaited (into `wait_for`), never after.
+    line_awaiter(line_awaiter&& o) noexcept : s(o.s), into(o.into), ec(o.ec) {}
+    line_awaiter(const line_awaiter&) = delete;
+    ~line_awaiter() {
+      if (reading) op.~line_reader();
+    }
+
+    std::size_t limit() const noexcept {
+      return Into && into.size() < s->line_limit_ ? into.size() : s->line_limit_;
+    }
+    /// The length of the whole line (within the limit) at the front of the read-ahead, 0 if there is none.
+    std::size_t buffered_line() const noexcept {
+      const std::size_t nl = s->in_.view().find('\n');
+      return nl != std::string_view::npos && nl < limit() ? nl + 1 : 0;
+    }
+    bool take(std::size_t n) {
+      length = n;
       if constexpr (Into) {
-        return this->result ? std::size_t{0} : length;
+        s->in_.take(into.first(n));
       } else {
-        if (this->result) line.clear();
-        return std::move(line);
+        text.assign(s->in_.view().substr(0, n));
+        s->in_.consume(n);
+      }
+      return true;
+    }
+
+    bool await_ready() noexcept {
+      const std::size_t n = buffered_line();
+      if (n == 0 || !s->loop_ || !s->loop_->may_complete_now()) return false;
+      return take(n);
+    }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
+      ::new (static_cast<void*>(&op)) line_reader<Into>(this);
+      reading = true;
+      return op.await_suspend(h);
+    }
+    auto await_resume() {
+      if (!reading) {
+        if (ec) ec->clear();
+      } else {
+        op.complete("stream.readline");
+        if (op.result) length = 0;
+      }
+      if constexpr (Into) {
+        return length;
+      } else {
+        if (length == 0) text.clear();
+        return std::move(text);
       }
     }
   };
