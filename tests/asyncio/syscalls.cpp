@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "catch.hpp"
 #include "out.hpp"
@@ -14,7 +15,7 @@ namespace asyncio = usock::asyncio;
 namespace {
 
 std::atomic<long> calls{0}, polls{0}, recvs{0}, sends{0}, would_block{0}, registrations{0};
-std::atomic<long> opens{0}, nonblocking_opens{0}, mode_changes{0}, connect_results{0};
+std::atomic<long> opens{0}, nonblocking_opens{0}, mode_changes{0}, connect_results{0}, accepts{0}, empty_accepts{0};
 
 struct counts {
   double per_round = -1;
@@ -47,6 +48,13 @@ struct counting_posix : usock::posix {
     ++calls;
     ++connect_results;
     usock::posix::connect_result(h, ec);
+  }
+  static handle_type accept(handle_type h, usock::address& peer, bool nonblocking, std::error_code& ec) noexcept {
+    ++calls;
+    ++accepts;
+    const handle_type conn = usock::posix::accept(h, peer, nonblocking, ec);
+    if (ec) ++empty_accepts;
+    return conn;
   }
   static std::size_t recv(handle_type h, usock::mutable_bytes b, std::error_code& ec) noexcept {
     ++calls;
@@ -123,6 +131,17 @@ asyncio::task<> close_at_once(stream s) {
   co_return;
 }
 
+/// One connection to a server that closes it at once: connect, read to the end, close. "" or what failed.
+asyncio::task<std::string> connect_read_close_once(std::uint16_t port) {
+  std::error_code ec;
+  stream s = co_await asyncio::open_connection<counting_posix>("127.0.0.1", port, ec);
+  if (ec) co_return "open_connection: " + ec.message();
+  char b[1];
+  const std::size_t got = co_await s.readinto(usock::mutable_bytes(b), ec);
+  s.close(ec);
+  co_return ec || got != 0 ? "readinto: not the end of the stream" : "";
+}
+
 asyncio::task<connection_counts> connect_read_close() {
   connection_counts c;
   std::error_code ec;
@@ -130,12 +149,7 @@ asyncio::task<connection_counts> connect_read_close() {
   const std::uint16_t port = ec ? std::uint16_t{0} : srv.getsockname(ec).port();
   if (ec) co_return c.error = "server: " + ec.message(), c;
   const long o = opens, n = nonblocking_opens, m = mode_changes, r = connect_results, v = recvs, w = would_block;
-  stream s = co_await asyncio::open_connection<counting_posix>("127.0.0.1", port, ec);
-  if (ec) co_return c.error = "open_connection: " + ec.message(), c;
-  char b[1];
-  const std::size_t got = co_await s.readinto(usock::mutable_bytes(b), ec);
-  if (ec || got != 0) c.error = "readinto: not the end of the stream";
-  s.close(ec);
+  c.error = co_await connect_read_close_once(port);
   c.opens = opens - o;
   c.nonblocking_opens = nonblocking_opens - n;
   c.mode_changes = mode_changes - m;
@@ -147,7 +161,96 @@ asyncio::task<connection_counts> connect_read_close() {
   co_return c;
 }
 
+/// Accept calls, and the polls between the first connection queued and the last one's task run.
+struct accept_counts {
+  long accepts = 0, empty_accepts = 0, polls = 0;
+  std::string error;
+};
+
+struct counting_handler {
+  int* served;
+  asyncio::task<> operator()(stream s) const {
+    ++*served;
+    std::error_code ec;
+    s.close(ec);
+    co_return;
+  }
+};
+
+/// `connections` connections one after the other, as a churn makes them: connect, read the server's close,
+/// close.
+asyncio::task<accept_counts> accept_one_at_a_time(int connections) {
+  accept_counts c;
+  int served = 0;
+  std::error_code ec;
+  auto srv = co_await asyncio::start_server<counting_posix>(counting_handler{&served}, "127.0.0.1", 0, ec);
+  const std::uint16_t port = ec ? std::uint16_t{0} : srv.getsockname(ec).port();
+  if (ec) co_return c.error = "server: " + ec.message(), c;
+  co_await asyncio::sleep_ms(0);  // the accepting task starts and waits
+  const long a = accepts, e = empty_accepts;
+  for (int i = 0; i < connections && c.error.empty(); ++i) c.error = co_await connect_read_close_once(port);
+  c.accepts = accepts - a;
+  c.empty_accepts = empty_accepts - e;
+  if (c.error.empty() && served != connections) c.error = "served " + std::to_string(served);
+  srv.close();
+  co_await srv.wait_closed(ec);
+  co_return c;
+}
+
+/// `connections` connections queued on the listener at once (blocking connects made while the loop waits in
+/// this task), then served.
+asyncio::task<accept_counts> accept_a_burst(int connections) {
+  accept_counts c;
+  int served = 0;
+  std::error_code ec;
+  auto srv = co_await asyncio::start_server<counting_posix>(counting_handler{&served}, "127.0.0.1", 0,
+                                                            connections, ec);
+  const std::uint16_t port = ec ? std::uint16_t{0} : srv.getsockname(ec).port();
+  if (ec) co_return c.error = "server: " + ec.message(), c;
+  co_await asyncio::sleep_ms(0);  // the accepting task starts and waits
+  std::vector<usock::socket> clients;
+  for (int i = 0; i < connections; ++i) {
+    clients.emplace_back(usock::af_inet, usock::sock_stream, ec);
+    if (!ec) clients.back().connect(usock::address("127.0.0.1", port), ec);  // the kernel queues it
+    if (ec) co_return c.error = "connect: " + ec.message(), c;
+  }
+  const long a = accepts, e = empty_accepts, p = polls;
+  for (int turns = 0; served < connections && turns < 10000; ++turns) co_await asyncio::sleep_ms(0);
+  c.accepts = accepts - a;
+  c.empty_accepts = empty_accepts - e;
+  c.polls = polls - p;
+  if (served != connections) c.error = "served " + std::to_string(served);
+  srv.close();
+  co_await srv.wait_closed(ec);
+  co_return c;
+}
+
 }  // namespace
+
+TEST_CASE("a server accepts once per readiness report, and at once again only while connections queue up") {
+  std::error_code ec;
+  // One at a time: an accept that finds nobody costs the kernel a socket made and freed, so after an accept
+  // the server waits for the next report rather than trying again at once (MicroPython's order).
+  const int sequential = 50;
+  const accept_counts one = asyncio::run<counting_posix>(accept_one_at_a_time(sequential), ec);
+  REQUIRE_FALSE(ec);
+  REQUIRE(one.error.empty());
+  std::printf("%d connections one at a time: %ld accept calls, %ld found nobody\n", sequential, one.accepts,
+              one.empty_accepts);
+  CHECK(one.accepts - one.empty_accepts == sequential);
+  CHECK(one.empty_accepts <= 2);  // at most a guess at a queue, early on; not one per connection
+  // A queue: once the listener is reported in two polls in a row, the server accepts until it is empty, not
+  // one connection per poll.
+  const int queued = 40;
+  const accept_counts burst = asyncio::run<counting_posix>(accept_a_burst(queued), ec);
+  REQUIRE_FALSE(ec);
+  REQUIRE(burst.error.empty());
+  std::printf("%d connections queued at once: %ld accept calls, %ld found nobody, %ld polls to serve them all\n",
+              queued, burst.accepts, burst.empty_accepts, burst.polls);
+  CHECK(burst.accepts - burst.empty_accepts == queued);
+  CHECK(burst.empty_accepts <= 2);
+  CHECK(burst.polls <= 6);
+}
 
 TEST_CASE("open_connection: the socket is non-blocking from socket(), a clean writable report is the connection") {
   std::error_code ec;

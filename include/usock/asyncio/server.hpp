@@ -39,6 +39,9 @@ struct server_state {
   std::size_t accepted = 0;   // connections accepted
   std::size_t dropped = 0;    // connections closed for want of a frame
   std::size_t failures = 0;   // accept calls that failed
+  // Accept pacing (see `acceptor`): whether connections are queueing up, and the poll of the last accept.
+  bool queueing = true;
+  std::uint64_t accepted_at_poll = 0;  // 0: none yet
   std::size_t owners = 2;  // the server object, the accepting task, each running connection
   void (*destroy)(server_state*) noexcept = nullptr;
 
@@ -54,6 +57,12 @@ struct server_state_for : server_state<Backend, Capacity> {
 };
 
 /// `accept` on the listener, waiting when there is nobody.
+///
+/// Paced by what the last accepts found. Connections arriving one at a time are accepted once per readiness
+/// report, the next accept waiting for the next report (MicroPython's order): trying again at once would find
+/// nobody, and on Linux an accept that finds nobody still makes and frees a socket in the kernel (it costs
+/// about what a successful one does). Connections queueing up (the listener reported in two polls in a row)
+/// are accepted back to back until one finds nobody, not one per turn of the loop.
 template <polling_backend Backend, std::size_t Capacity>
 struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacity>> {
   static constexpr unsigned event = pollin;
@@ -63,9 +72,18 @@ struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacit
       : io_op<acceptor, basic_loop<Backend, Capacity>>(s->loop, e), st(s) {}
   typename Backend::handle_type handle() const noexcept { return st->listener.fileno(); }
   bool attempt() noexcept {
+    const bool after_report = this->reported != 0;  // false: the try before any wait
+    if (!after_report && !st->queueing) return false;
     address peer;
     conn = accept_nowait<Backend>(st->listener.fileno(), peer, true, this->result);
-    return !would_block(this->result);
+    if (would_block(this->result)) {
+      if (!after_report) st->queueing = false;
+      return false;
+    }
+    const std::uint64_t poll = st->loop->polls();
+    if (after_report) st->queueing = st->accepted_at_poll != 0 && poll == st->accepted_at_poll + 1;
+    st->accepted_at_poll = poll;
+    return true;
   }
   void finish() noexcept {}
   typename Backend::handle_type await_resume() {

@@ -137,11 +137,13 @@ class basic_loop : public detail::loop_core {
     if constexpr (interruptible_backend<Backend>) {
       if (!poll_useless) {
         polled_ = true;
+        ++polls_;
         for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);  // with no socket: idle wait
       }
       if (ec) return 0;
     } else if (poller_.size() != 0 && !poll_useless) {
       polled_ = true;
+      ++polls_;
       for (auto [fd, events] : poller_.wait_once(wait, ec)) dispatch(fd, events);
       if (ec) return 0;
     } else if (!has_ready() && wait) {
@@ -220,6 +222,9 @@ class basic_loop : public detail::loop_core {
 
   /// How many sockets are registered with the poller now.
   std::size_t registered() const noexcept { return poller_.size(); }
+  /// How many times the loop has waited for readiness (its polls, counted from 1): two reports of one socket
+  /// are from polls in a row when their counts differ by one.
+  std::uint64_t polls() const noexcept { return polls_; }
 
  private:
   struct io_entry {
@@ -404,6 +409,7 @@ class basic_loop : public detail::loop_core {
   std::size_t entries_ = 0;
   std::size_t io_waiters_ = 0;
   bool polled_ = false;  // the last turn polled
+  std::uint64_t polls_ = 0;
   basic_socket<Backend> wake_reader_ = basic_socket<Backend>::adopt(Backend::invalid_handle);
   basic_socket<Backend> wake_writer_ = basic_socket<Backend>::adopt(Backend::invalid_handle);
   std::atomic<handle_type> wake_writer_handle_{Backend::invalid_handle};
