@@ -229,6 +229,7 @@ struct row {
   const char* name;
   plan_fn fn;
   std::vector<double> seconds;
+  std::vector<double> cpu;  ///< the measuring thread's CPU seconds for the whole run (setup included)
 };
 
 constexpr const char* blocking = "blocking usock";
@@ -237,24 +238,24 @@ constexpr const char* asio_aw = "Asio awaitables";
 
 std::vector<row> make_rows() {
   std::vector<row> r;
-  r.push_back({bulk, blocking, [](const plan& p) { return usock_blocking::bulk(p.s); }, {}});
-  r.push_back({bulk, aio, asyncio_bulk, {}});
+  r.push_back({bulk, blocking, [](const plan& p) { return usock_blocking::bulk(p.s); }, {}, {}});
+  r.push_back({bulk, aio, asyncio_bulk, {}, {}});
   static_assert(usock_blocking::has_readline_into, "the blocking contender of lines is readline(line)");
-  r.push_back({lines, blocking, [](const plan& p) { return usock_blocking::lines_reusing(p.s); }, {}});
-  r.push_back({lines, aio, asyncio_lines, {}});
-  r.push_back({lines, asio_aw, asio_lines, {}});
-  r.push_back({pingpong, blocking, [](const plan& p) { return usock_blocking::pingpong(p.s); }, {}});
-  r.push_back({pingpong, aio, asyncio_pingpong, {}});
-  r.push_back({pingpong, asio_aw, asio_pingpong, {}});
-  r.push_back({churn, blocking, [](const plan& p) { return usock_blocking::churn(p.s); }, {}});
-  r.push_back({churn, aio, asyncio_churn, {}});
-  r.push_back({churn, asio_aw, asio_churn, {}});
-  r.push_back({timeout, aio, asyncio_pingpong_timeout, {}});
-  r.push_back({timeout, asio_aw, asio_pingpong_timeout, {}});
-  r.push_back({echo, aio, echo_workload<asyncio_echo_server, 0>, {}});
-  r.push_back({echo, asio_aw, echo_workload<asio_echo_server, 1>, {}});
-  r.push_back({echo_timeout, aio, echo_workload<asyncio_echo_server, 0, true>, {}});
-  r.push_back({echo_timeout, asio_aw, echo_workload<asio_echo_server, 1, true>, {}});
+  r.push_back({lines, blocking, [](const plan& p) { return usock_blocking::lines_reusing(p.s); }, {}, {}});
+  r.push_back({lines, aio, asyncio_lines, {}, {}});
+  r.push_back({lines, asio_aw, asio_lines, {}, {}});
+  r.push_back({pingpong, blocking, [](const plan& p) { return usock_blocking::pingpong(p.s); }, {}, {}});
+  r.push_back({pingpong, aio, asyncio_pingpong, {}, {}});
+  r.push_back({pingpong, asio_aw, asio_pingpong, {}, {}});
+  r.push_back({churn, blocking, [](const plan& p) { return usock_blocking::churn(p.s); }, {}, {}});
+  r.push_back({churn, aio, asyncio_churn, {}, {}});
+  r.push_back({churn, asio_aw, asio_churn, {}, {}});
+  r.push_back({timeout, aio, asyncio_pingpong_timeout, {}, {}});
+  r.push_back({timeout, asio_aw, asio_pingpong_timeout, {}, {}});
+  r.push_back({echo, aio, echo_workload<asyncio_echo_server, 0>, {}, {}});
+  r.push_back({echo, asio_aw, echo_workload<asio_echo_server, 1>, {}, {}});
+  r.push_back({echo_timeout, aio, echo_workload<asyncio_echo_server, 0, true>, {}, {}});
+  r.push_back({echo_timeout, asio_aw, echo_workload<asio_echo_server, 1, true>, {}, {}});
   return r;
 }
 
@@ -429,8 +430,10 @@ int run(int argc, char** argv) {
       for (std::size_t k = 0; k < of.size(); ++k) {
         row& r = *of[(k + static_cast<std::size_t>(round + 1)) % of.size()];
         try {
+          const double cpu_before = echo_job::thread_cpu_seconds();
           const double t = r.fn(round < 0 ? warm : p);
-          if (round >= 0) r.seconds.push_back(t);
+          const double cpu = echo_job::thread_cpu_seconds() - cpu_before;
+          if (round >= 0) r.seconds.push_back(t), r.cpu.push_back(cpu);
           if (opt.verbose)
             std::fprintf(stderr, "round %d %s %s: %.6f s\n", round + 1, workload_names[w], r.name, t);
         } catch (const std::exception& ex) {
@@ -489,6 +492,25 @@ int run(int argc, char** argv) {
       std::printf("Ping-pong with a timeout: Asio's round trip over blocking usock's without a timeout %.3f (the "
                   "most any client could gain over Asio here: the far end's wake-ups dominate the round trip).\n",
                   paired(t->seconds, b->seconds).median);
+    // What each client spends of its own thread's CPU per round trip (the far end's thread is not counted): the
+    // library's work, which the wall clock hides behind the far end's wake-ups.
+    std::string cpu_line;
+    for (int w : {pingpong, timeout})
+      for (const char* name : {blocking, aio, asio_aw})
+        if (const row* r = find(w, name)) {
+          char buf[128];
+          std::snprintf(buf, sizeof buf, "%s%s%s %.2f", cpu_line.empty() ? "" : "; ",
+                        w == timeout ? "with a timeout, " : "", name,
+                        median(r->cpu) / static_cast<double>(p.s.pingpong_rounds) * 1e6);
+          cpu_line += buf;
+        }
+    if (!cpu_line.empty())
+      std::printf("Ping-pong, the measuring thread's CPU time per round trip in us, setup included (medians over the "
+                  "rounds): %s.\n", cpu_line.c_str());
+    if (const row *u = find(timeout, aio), *a = find(timeout, asio_aw); u && a)
+      std::printf("Ping-pong with a timeout, the measuring thread's CPU time: Asio awaitables over usock asyncio "
+                  "%.3f (median of the per-round ratios).\n",
+                  paired(a->cpu, u->cpu).median);
     std::printf("\n");
   }
 
