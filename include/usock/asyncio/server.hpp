@@ -41,7 +41,7 @@ struct server_state {
   std::size_t failures = 0;   // accept calls that failed
   // Accept pacing (see `acceptor`): whether connections are queueing up, and the poll of the last accept.
   bool queueing = true;
-  std::uint64_t accepted_at_poll = 0;  // 0: none yet
+  std::uint32_t accepted_at_poll = 0;  // 0: none yet
   std::size_t owners = 2;  // the server object, the accepting task, each running connection
   void (*destroy)(server_state*) noexcept = nullptr;
 
@@ -80,7 +80,7 @@ struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacit
       if (!after_report) st->queueing = false;
       return false;
     }
-    const std::uint64_t poll = st->loop->polls();
+    const std::uint32_t poll = st->loop->polls();
     if (after_report) st->queueing = st->accepted_at_poll != 0 && poll == st->accepted_at_poll + 1;
     st->accepted_at_poll = poll;
     return true;

@@ -224,7 +224,7 @@ class basic_loop : public detail::loop_core {
   std::size_t registered() const noexcept { return poller_.size(); }
   /// How many times the loop has waited for readiness (its polls, counted from 1): two reports of one socket
   /// are from polls in a row when their counts differ by one.
-  std::uint64_t polls() const noexcept { return polls_; }
+  std::uint32_t polls() const noexcept { return polls_; }
 
  private:
   struct io_entry {
@@ -409,7 +409,7 @@ class basic_loop : public detail::loop_core {
   std::size_t entries_ = 0;
   std::size_t io_waiters_ = 0;
   bool polled_ = false;  // the last turn polled
-  std::uint64_t polls_ = 0;
+  std::uint32_t polls_ = 0;
   basic_socket<Backend> wake_reader_ = basic_socket<Backend>::adopt(Backend::invalid_handle);
   basic_socket<Backend> wake_writer_ = basic_socket<Backend>::adopt(Backend::invalid_handle);
   std::atomic<handle_type> wake_writer_handle_{Backend::invalid_handle};
