@@ -60,9 +60,9 @@ struct server_state_for : server_state<Backend, Capacity> {
 ///
 /// Paced by what the last accepts found. Connections arriving one at a time are accepted once per readiness
 /// report, the next accept waiting for the next report (MicroPython's order): trying again at once would find
-/// nobody, and on Linux an accept that finds nobody still makes and frees a socket in the kernel (it costs
-/// about what a successful one does). Connections queueing up (the listener reported in two polls in a row)
-/// are accepted back to back until one finds nobody, not one per turn of the loop.
+/// nobody, and on Linux an accept that finds nobody still makes a socket and its file in the kernel, and frees
+/// them. Connections queueing up (the listener reported in two polls in a row) are accepted back to back until
+/// one finds nobody, not one per turn of the loop.
 template <polling_backend Backend, std::size_t Capacity>
 struct acceptor : io_op<acceptor<Backend, Capacity>, basic_loop<Backend, Capacity>> {
   static constexpr unsigned event = pollin;
